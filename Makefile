@@ -1,0 +1,33 @@
+# All set-up lives here: a fresh machine needs only `make demo` or `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test test-slow lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/matching demo
+
+test: install
+	$(PY) -m pytest -m "not slow" -q
+
+test-slow: install
+	$(PY) -m pytest -m slow -q || [ $$? -eq 5 ]  # 5: no slow test selected
+
+lint: install
+	$(VENV)/bin/ruff check matching tests benchmarks
+
+bench: install
+	$(PY) benchmarks/normalize.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
