@@ -16,9 +16,10 @@ from collections.abc import Sequence
 
 # name -> (module under matching.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("demo", "normalize and validate the bundled sample, print what was found"),
-    "normalize": ("normalize", "normalize a customer CSV export (names, phones, emails, VINs, addresses)"),
-    "validate": ("validate", "validate myKaarma customer request JSON files against the documented rules"),
+    "demo": ("demo", "run the main job on the bundled sample and print what was found"),
+    "generate": ("generate", "generate a synthetic dealer-customer export with ground truth"),
+    "evaluate": ("evaluate", "score a clustering against ground truth (pairwise, B-cubed, false merges)"),
+    "validate": ("validate", "validate myKaarma customer request JSON against the documented rules"),
 }
 
 
@@ -40,15 +41,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    # First pass: find the subcommand, then let its module declare its arguments.
-    known, _ = parser.parse_known_args(argv)
-    if known.command is None:
+    # The subcommand is the first word that is not an option (the only global option,
+    # -v, takes no value). Its module declares its arguments before the real parse, so
+    # that `matching COMMAND --help` lists them.
+    command = next((a for a in argv if not a.startswith("-")), None)
+    module = None
+    if command in COMMANDS:
+        module = importlib.import_module(f"matching.commands.{COMMANDS[command][0]}")
+        sub_action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        module.configure(sub_action.choices[command])
+    args = parser.parse_args(argv)
+    if module is None:
         parser.print_help()
         return 2
-    module = importlib.import_module(f"matching.commands.{known._module}")
-    sub_action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    module.configure(sub_action.choices[known.command])
-    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",
