@@ -551,10 +551,20 @@ def nickname_keys(first: Any) -> frozenset[str]:
 
     ``"Bob"`` -> ``{"bob", "robert", "bobby", "bert"}`` (the table's own entries).
     """
+    if isinstance(first, str):
+        return _nickname_keys_cached(first)
+    return _nickname_keys(first)
+
+
+def _nickname_keys(first: Any) -> frozenset[str]:
     n = _first_key(first)
     if n is None:
         return frozenset()
     return _table().keys.get(n, frozenset({n}))
+
+
+# Matching compares the same first names over and over: normalize each text once.
+_nickname_keys_cached = functools.lru_cache(maxsize=200_000)(_nickname_keys)
 
 
 def are_nicknames(a: Any, b: Any) -> bool:

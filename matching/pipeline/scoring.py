@@ -1,0 +1,440 @@
+"""Scorers: Fellegi-Sunter match weights (default) and the documented rules, pairwise.
+
+**Fellegi-Sunter.** Each comparison level has ``m`` (the chance a true match reaches that
+level) and ``u`` (the chance two unrelated records do). The pair's weight is the prior
+log-odds plus ``log2(m/u)`` of each level it reached (missing values add nothing), plus a
+term-frequency adjustment on exact names (a shared "smith" says less than a shared
+"zelinski").
+
+- ``u`` for names, address, company, suffix and middle name comes from comparing
+  ``u_sample`` random record pairs; for phones, emails, VINs and customer keys it follows
+  from value counts alone (two random records share a value with probability
+  ``sum c(c-1) / n(n-1)``, split by the value's kind): no sampling of rare events.
+- ``m`` and the prior are estimated by EM on the candidate pairs, without labels, over the
+  *distinct comparison patterns* and their counts (millions of pairs collapse to a few
+  thousand patterns, so each iteration is instant). Levels with ``fixed_m`` (a different
+  first name, Jr vs Sr) are pinned: EM would otherwise learn from households that they
+  are mild evidence *for* a match.
+
+**Guards** then overrule the score where the evidence is of the wrong kind (see
+:data:`VETOES`): different generations or first names never match; a typo-level first
+name with only household evidence, or a generation that cannot be told, is at most a
+possible match.
+
+The trained model is a versioned, readable JSON document (:meth:`FellegiSunterModel.to_json`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matching.pipeline.compare import (
+    COMPARISON_BY_NAME,
+    COMPARISONS,
+    EVIDENCE_FIELDS,
+    JUNK,
+    MISSING,
+    ComparedPairs,
+    Comparison,
+    record_levels,
+)
+from matching.pipeline.cluster import is_business
+from matching.pipeline.prepare import Prepared
+
+MODEL_VERSION = 1
+MATCH, POSSIBLE, NON_MATCH = "match", "possible", "non-match"
+
+
+@dataclass
+class Thresholds:
+    """Decision thresholds on the total match weight (log2 odds)."""
+
+    match: float = 6.0
+    possible: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.possible > self.match:
+            raise ValueError(f"possible threshold {self.possible} is above the match threshold {self.match}")
+
+
+@dataclass
+class FellegiSunterModel:
+    """m and u per comparison level, the prior match rate, thresholds; JSON in and out."""
+
+    comparisons: tuple[Comparison, ...] = COMPARISONS
+    m: dict[str, list[float]] = field(default_factory=dict)
+    u: dict[str, list[float]] = field(default_factory=dict)
+    prior: float = 0.01
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    tf_adjust: bool = True
+    em_iterations: int = 0
+    trained_on_pairs: int = 0
+
+    # ------------------------------------------------------------------ weights
+
+    def weights(self, name: str) -> np.ndarray:
+        m = np.asarray(self.m[name], dtype=float)
+        u = np.asarray(self.u[name], dtype=float)
+        return np.log2(np.clip(m, 1e-9, 1) / np.clip(u, 1e-9, 1))
+
+    @property
+    def prior_weight(self) -> float:
+        return math.log2(self.prior / (1 - self.prior))
+
+    # ------------------------------------------------------------------ json
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": "matching.fellegi-sunter",
+            "version": MODEL_VERSION,
+            "prior": self.prior,
+            "prior_weight": round(self.prior_weight, 6),
+            "thresholds": {"match": self.thresholds.match, "possible": self.thresholds.possible},
+            "tf_adjust": self.tf_adjust,
+            "em_iterations": self.em_iterations,
+            "trained_on_pairs": self.trained_on_pairs,
+            "comparisons": [
+                {
+                    "name": c.name,
+                    "levels": [
+                        {
+                            "label": lv.label,
+                            "description": lv.description,
+                            "m": self.m[c.name][i],
+                            "u": self.u[c.name][i],
+                            "weight": round(float(self.weights(c.name)[i]), 6),
+                            "pinned": lv.fixed_m is not None or lv.fixed_weight is not None,
+                        }
+                        for i, lv in enumerate(c.levels)
+                    ],
+                }
+                for c in self.comparisons
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> FellegiSunterModel:
+        if obj.get("format") != "matching.fellegi-sunter":
+            raise ValueError("not a matching Fellegi-Sunter model (format field missing or wrong)")
+        if obj.get("version") != MODEL_VERSION:
+            raise ValueError(f"model version {obj.get('version')} is not supported (this is {MODEL_VERSION})")
+        m, u = {}, {}
+        for comp in obj["comparisons"]:
+            known = COMPARISON_BY_NAME.get(comp["name"])
+            if known is None:
+                raise ValueError(f"unknown comparison {comp['name']!r} in model")
+            labels = [lv["label"] for lv in comp["levels"]]
+            if labels != known.labels():
+                raise ValueError(f"comparison {comp['name']!r} levels {labels} differ from {known.labels()}")
+            m[comp["name"]] = [float(lv["m"]) for lv in comp["levels"]]
+            u[comp["name"]] = [float(lv["u"]) for lv in comp["levels"]]
+        th = obj.get("thresholds", {})
+        return cls(
+            m=m,
+            u=u,
+            prior=float(obj["prior"]),
+            thresholds=Thresholds(float(th.get("match", 6.0)), float(th.get("possible", 0.0))),
+            tf_adjust=bool(obj.get("tf_adjust", True)),
+            em_iterations=int(obj.get("em_iterations", 0)),
+            trained_on_pairs=int(obj.get("trained_on_pairs", 0)),
+        )
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> FellegiSunterModel:
+        return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _level_distribution(levels: np.ndarray, n_levels: int) -> np.ndarray:
+    present = levels[levels != MISSING]
+    counts = np.bincount(present, minlength=n_levels).astype(float) + 0.5  # smoothing
+    return counts / counts.sum()
+
+
+def estimate_u(prep: Prepared, compared: ComparedPairs, *, u_sample: int = 300_000, seed: int = 0) -> dict[str, list[float]]:
+    """u per level: random pairs for record fields, value counts for shared values."""
+    n = prep.n
+    rng = np.random.default_rng(seed)
+    size = min(u_sample, n * (n - 1) // 2)
+    a = rng.integers(0, n, size=size)
+    b = rng.integers(0, n - 1, size=size)
+    b = np.where(b >= a, b + 1, b)  # never a record with itself
+    sampled = record_levels(prep, np.minimum(a, b), np.maximum(a, b))
+    u: dict[str, list[float]] = {}
+    for comp in COMPARISONS:
+        if comp.name in sampled:
+            u[comp.name] = _level_distribution(sampled[comp.name], len(comp.levels)).tolist()
+    for name in EVIDENCE_FIELDS:
+        kinds, records = compared.value_stats[name]
+        comp = COMPARISON_BY_NAME[name]
+        carriers = records.astype(float)
+        # Chance that two random records share a value of each kind.
+        share = np.bincount(kinds, weights=carriers * (carriers - 1), minlength=3) / (n * (n - 1))
+        has = float(_has_value_fraction(prep, name))
+        both = max(has * has, 1e-12)
+        p = share / both
+        if name == "vin":
+            dist = [p[0], p[0] * 0.02, p[1] + p[2]]  # last-8 agreement beyond full: rare
+        elif name == "customer_key":
+            dist = [p[0], p[1] + p[2]]
+        else:
+            dist = [p[0], p[1], p[2]]
+        dist = [max(x, 1e-9) for x in dist]
+        dist.append(max(1.0 - sum(dist), 1e-6))
+        u[name] = (np.asarray(dist) / sum(dist)).tolist()
+        assert len(u[name]) == len(comp.levels)
+    return u
+
+
+def _has_value_fraction(prep: Prepared, name: str) -> float:
+    cols = {
+        "phone": ("phone_1", "phone_2"),
+        "email": ("email_1", "email_2"),
+        "vin": ("vin_1", "vin_2", "vin_3"),
+        "customer_key": ("customer_key",),
+    }[name]
+    return float(np.logical_or.reduce([prep.norm[c].notna().to_numpy() for c in cols]).mean())
+
+
+def _initial_m(comp: Comparison, u: np.ndarray) -> np.ndarray:
+    k = len(comp.levels)
+    m = np.array([0.9 * (0.3**i) for i in range(k)], dtype=float)
+    return _apply_fixed(comp, m / m.sum(), u)
+
+
+def _apply_fixed(comp: Comparison, m: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Pin the levels with ``fixed_m`` or ``fixed_weight``; rescale the free ones to sum to 1."""
+    pinned = np.array([lv.fixed_m is not None or lv.fixed_weight is not None for lv in comp.levels])
+    if not pinned.any():
+        return m
+    out = m.copy()
+    for i, lv in enumerate(comp.levels):
+        if lv.fixed_m is not None:
+            out[i] = lv.fixed_m
+        elif lv.fixed_weight is not None:
+            out[i] = u[i] * 2.0**lv.fixed_weight
+    pinned_total = out[pinned].sum()
+    free = out[~pinned].sum()
+    out[~pinned] = out[~pinned] / max(free, 1e-12) * max(1 - pinned_total, 1e-6)
+    return out
+
+
+def train(
+    prep: Prepared,
+    compared: ComparedPairs,
+    *,
+    u_sample: int = 300_000,
+    max_iterations: int = 100,
+    tolerance: float = 1e-6,
+    seed: int = 0,
+    thresholds: Thresholds | None = None,
+) -> FellegiSunterModel:
+    """Estimate u (sampling and value counts) and m and the prior (EM over patterns)."""
+    comps = COMPARISONS
+    u = estimate_u(prep, compared, u_sample=u_sample, seed=seed)
+    names = [c.name for c in comps]
+    G = compared.matrix(names).astype(np.int64) + 1  # 0 = missing
+    base = max(len(c.levels) for c in comps) + 1
+    code = np.zeros(len(G), dtype=np.int64)
+    for j in range(G.shape[1]):
+        code = code * base + G[:, j]
+    patterns, counts = np.unique(code, return_counts=True)
+    # Decode patterns back to a level matrix.
+    P = np.zeros((len(patterns), len(comps)), dtype=np.int64)
+    rest = patterns.copy()
+    for j in range(len(comps) - 1, -1, -1):
+        P[:, j] = rest % base
+        rest //= base
+    P -= 1
+    counts = counts.astype(float)
+    m = {c.name: _initial_m(c, np.asarray(u[c.name])) for c in comps}
+    log_u = np.zeros(len(patterns))
+    for j, c in enumerate(comps):
+        uj = np.log(np.asarray(u[c.name]))
+        ok = P[:, j] != MISSING
+        log_u[ok] += uj[P[ok, j]]
+    prior = 0.3
+    iterations = 0
+    for iterations in range(1, max_iterations + 1):
+        log_m = np.zeros(len(patterns))
+        for j, c in enumerate(comps):
+            mj = np.log(np.clip(m[c.name], 1e-12, 1))
+            ok = P[:, j] != MISSING
+            log_m[ok] += mj[P[ok, j]]
+        # Posterior match probability per pattern, in log space for stability.
+        lm = math.log(prior) + log_m
+        lu = math.log(1 - prior) + log_u
+        post = 1.0 / (1.0 + np.exp(np.clip(lu - lm, -700, 700)))
+        wpost = post * counts
+        new_prior = float(wpost.sum() / counts.sum())
+        delta = abs(new_prior - prior)
+        for j, c in enumerate(comps):
+            ok = P[:, j] != MISSING
+            # A pseudo-count per level keeps rarely seen levels from extreme weights.
+            num = np.bincount(P[ok, j], weights=wpost[ok], minlength=len(c.levels)) + 1.0
+            new = _apply_fixed(c, num / num.sum(), np.asarray(u[c.name]))
+            delta = max(delta, float(np.abs(new - m[c.name]).max()))
+            m[c.name] = new
+        prior = min(max(new_prior, 1e-6), 1 - 1e-6)
+        if delta < tolerance:
+            break
+    return FellegiSunterModel(
+        m={k: v.tolist() for k, v in m.items()},
+        u=u,
+        prior=prior,
+        thresholds=thresholds or Thresholds(),
+        em_iterations=iterations,
+        trained_on_pairs=len(G),
+    )
+
+
+# --------------------------------------------------------------------------- scoring
+
+VETOES = {
+    "generation": "different generation suffixes (Jr vs Sr): never the same person",
+    "first_name": "different first names: never merged on shared evidence alone",
+    "business_vs_person": "a business account and a person are different customers",
+    "weak_name": "a typo-level, initial or missing first name with no personal evidence: possible match at most",
+    "generation_unclear": "a suffix on one record only and no personal phone or email shared: possible match at most",
+    "name_only": "nothing but the name agrees (no shared phone, email, VIN, key or address): possible match at most",
+}
+
+
+@dataclass
+class Scores:
+    """Per pair: total weight, per-comparison weights, decision and the veto that applied."""
+
+    weight: np.ndarray
+    field_weights: dict[str, np.ndarray]
+    probability: np.ndarray
+    decision: np.ndarray  # object: match / possible / non-match
+    vetoed_by: np.ndarray  # object: "" or a key of VETOES
+
+
+def _tf_adjustment(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel, name: str) -> np.ndarray:
+    """log2(u_exact / tf(value)) for exact agreements on ``name`` (clipped to +-4 bits)."""
+    comp = COMPARISON_BY_NAME[name]
+    values = prep.norm[comp.tf_column]
+    codes, _ = pd.factorize(values, use_na_sentinel=True)
+    present = codes >= 0
+    tf = np.bincount(codes[present]) / max(present.sum(), 1)
+    out = np.zeros(len(compared), dtype=float)
+    exact = compared.levels[name] == 0
+    ca = codes[compared.a]
+    ok = exact & (ca >= 0) & ~compared.swapped
+    u_exact = model.u[name][0]
+    out[ok] = np.clip(np.log2(u_exact / np.maximum(tf[ca[ok]], 1e-9)), -4, 4)
+    return out
+
+
+def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) -> Scores:
+    """Weights, probabilities and decisions (with guards) for every compared pair."""
+    n = len(compared)
+    total = np.full(n, model.prior_weight, dtype=float)
+    field_weights: dict[str, np.ndarray] = {}
+    for comp in model.comparisons:
+        lv = compared.levels[comp.name]
+        w = np.zeros(n, dtype=float)
+        ok = lv != MISSING
+        w[ok] = model.weights(comp.name)[lv[ok]]
+        if model.tf_adjust and comp.tf_column is not None:
+            w += _tf_adjustment(prep, compared, model, comp.name)
+        field_weights[comp.name] = w
+        total += w
+    probability = 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
+    decision = np.where(
+        total >= model.thresholds.match, MATCH, np.where(total >= model.thresholds.possible, POSSIBLE, NON_MATCH)
+    ).astype(object)
+    vetoed = np.full(n, "", dtype=object)
+
+    lv = compared.levels
+    first = COMPARISON_BY_NAME["first_name"]
+    contact = (lv["phone"] == 0) | (lv["email"] == 0)
+    personal = contact | (lv["vin"] == 0) | (lv["customer_key"] == 0)
+    business = is_business(prep)
+    evidence = (
+        np.isin(lv["phone"], [0, 1]) | np.isin(lv["email"], [0, 1]) | np.isin(lv["vin"], [0, 1, 2])
+        | (lv["customer_key"] == 0) | (lv["address"] == 0)
+    )
+    rules = [
+        ("generation", lv["suffix"] == COMPARISON_BY_NAME["suffix"].index("conflict"), NON_MATCH),
+        ("first_name", lv["first_name"] == first.index("different"), NON_MATCH),
+        ("business_vs_person", business[compared.a] != business[compared.b], NON_MATCH),
+        (
+            "weak_name",
+            np.isin(lv["first_name"], [first.index("typo"), first.index("initial"), MISSING]) & ~personal,
+            POSSIBLE,
+        ),
+        (
+            "generation_unclear",
+            (lv["suffix"] == COMPARISON_BY_NAME["suffix"].index("one_missing")) & ~contact,
+            POSSIBLE,
+        ),
+        ("name_only", ~evidence, POSSIBLE),
+    ]
+    for key, hit, cap in rules:
+        over = hit & (vetoed == "")
+        if cap == NON_MATCH:
+            over &= decision != NON_MATCH
+            decision[over] = NON_MATCH
+        else:
+            over &= decision == MATCH
+            decision[over] = POSSIBLE
+        vetoed[over] = key
+    return Scores(weight=total, field_weights=field_weights, probability=probability, decision=decision, vetoed_by=vetoed)
+
+
+# --------------------------------------------------------------------------- rules scorer
+
+
+def rules_decisions(compared: ComparedPairs) -> Scores:
+    """The documented Customer Matching Logic applied pairwise (the ``rules`` scorer).
+
+    A pair matches when it shares a communication (phone or email) or a VIN that is not
+    a placeholder, and the names match exactly (first and last, compatible generation),
+    as steps 1-2 of the logic decide; the customerKey and both-evidence steps only choose
+    among several such customers, so pairwise they add nothing. Weights are 0/1 counts of
+    the agreements, for explanations.
+    """
+    lv = compared.levels
+    shares = np.isin(lv["phone"], [0, 1]) | np.isin(lv["email"], [0, 1]) | np.isin(lv["vin"], [0, 2])
+    names = (lv["first_name"] == 0) & (lv["last_name"] == 0) & (lv["suffix"] != 2)
+    match = shares & names
+    n = len(compared)
+    field_weights = {c.name: (lv[c.name] == 0).astype(float) for c in COMPARISONS}
+    weight = match.astype(float)
+    return Scores(
+        weight=weight,
+        field_weights=field_weights,
+        probability=weight.copy(),
+        decision=np.where(match, MATCH, NON_MATCH).astype(object),
+        vetoed_by=np.full(n, "", dtype=object),
+    )
+
+
+__all__ = [
+    "FellegiSunterModel",
+    "Thresholds",
+    "Scores",
+    "VETOES",
+    "train",
+    "score",
+    "estimate_u",
+    "rules_decisions",
+    "MATCH",
+    "POSSIBLE",
+    "NON_MATCH",
+    "JUNK",
+]
