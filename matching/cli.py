@@ -17,8 +17,13 @@ from collections.abc import Sequence
 # name -> (module under matching.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "run the main job on the bundled sample and print what was found"),
+    "dedupe": ("dedupe", "deduplicate a customer export: clusters, scored pairs, golden records, report"),
+    "explain": ("explain", "explain why two records of a dedupe run were (not) merged"),
     "generate": ("generate", "generate a synthetic dealer-customer export with ground truth"),
     "evaluate": ("evaluate", "score a clustering against ground truth (pairwise, B-cubed, false merges)"),
+    "store": ("store", "load customers into a store file (JSONL/CSV), read one back, count them"),
+    "match": ("match", "run the Customer Matching Logic for one request against a store"),
+    "search": ("search", "search a store like myKaarma's customer list endpoint"),
     "validate": ("validate", "validate myKaarma customer request JSON against the documented rules"),
 }
 
