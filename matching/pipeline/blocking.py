@@ -64,6 +64,11 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("surname_zip", columns=("last_phon", "zip5"), max_group=30),
     BlockingRule("name_city", columns=("first_canon", "last_name", "city", "state"), max_group=30),
     BlockingRule("swapped_zip", columns=("last_phon", "first_phon", "zip5")),
+    BlockingRule("id_number", columns=("id_number",)),
+    BlockingRule("dob_surname", columns=("dob", "last_phon")),
+    BlockingRule("dob_first", columns=("dob", "first_canon")),
+    BlockingRule("dob_zip", columns=("dob", "zip5")),
+    BlockingRule("phonetic_names", columns=("first_phon", "last_phon"), max_group=30),
 )
 
 

@@ -22,7 +22,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from matching.pipeline.blocking import _group_pairs
-from matching.pipeline.compare import _first_levels, _pairwise_on_distinct
+from matching.pipeline.compare import _code_levels, _first_levels, _pairwise_on_distinct
 from matching.pipeline.prepare import Prepared
 
 FIRST_DIFFERENT = 4  # index of "different" in the first_name comparison
@@ -39,14 +39,20 @@ class ClusterResult:
 
 
 def conflicts(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """True where records a and b can never be one customer (generation, first name, business)."""
+    """True where records a and b can never be one customer: different generations, a
+    business and a person, or different first names (unless an identity number or the
+    date of birth agrees)."""
     norm = prep.norm
     first = _pairwise_on_distinct(norm["first_name"], a, b, _first_levels)
     suffix = norm["suffix"].to_numpy(dtype=object)
     sa, sb = suffix[a], suffix[b]
     gen = pd.notna(sa) & pd.notna(sb) & (sa != sb)
     business = is_business(prep)
-    return (first == FIRST_DIFFERENT) | gen | (business[a] != business[b])
+    # An agreeing identity number overrides a first name typed beyond recognition.
+    same_id = np.isin(_pairwise_on_distinct(norm["id_number"], a, b, _code_levels), [0, 1]) | (
+        _pairwise_on_distinct(norm["dob"], a, b, _code_levels) == 0
+    )
+    return ((first == FIRST_DIFFERENT) & ~same_id) | gen | (business[a] != business[b])
 
 
 def is_business(prep: Prepared) -> np.ndarray:

@@ -74,7 +74,7 @@ COMPARISONS: tuple[Comparison, ...] = (
         (
             L("exact", "same normalized first name"),
             L("nickname", "nickname of each other (Bob/Robert)"),
-            L("typo", "one or two edits, same first letter"),
+            L("typo", "one or two edits, the first letter not replaced"),
             L("initial", "an initial and a name starting with it"),
             # Pinned: EM would learn from households that a different first name is a
             # mild hint of a match (spouses share everything else).
@@ -147,9 +147,27 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
         "address",
         (
-            L("exact", "same house number, street and ZIP"),
+            L("personal", "same house number, street and ZIP; only one person lives there"),
+            # A family's or a company's address: people with different names share it.
+            L("household", "same house number, street and ZIP, shared by people with different names", fixed_weight=2.0),
             L("zip", "same ZIP, different street"),
             L("different", "different ZIPs"),
+        ),
+    ),
+    Comparison(
+        "date_of_birth",
+        (
+            L("exact", "same date of birth"),
+            L("typo", "dates of birth one edit apart"),
+            L("different", "different dates of birth"),
+        ),
+    ),
+    Comparison(
+        "id_number",
+        (
+            L("exact", "same identity number"),
+            L("typo", "identity numbers one edit apart"),
+            L("different", "different identity numbers"),
         ),
     ),
     Comparison(
@@ -208,14 +226,23 @@ def _pairwise_on_distinct(
 
 
 def _edit_ok(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """One edit (two for names of 8+ letters), same first letter: a typo, not a sibling."""
+    """A typo: one edit (two for names of 8+ letters) that is not a swap of the first letter.
+
+    Replacing the first letter makes another name (Ava/Eva, Mason/Jason: twins, siblings);
+    a transposition, insertion or deletion at the start is a slip of the keyboard
+    (Odris/Doris, Aana/Ana, Uth/Ruth).
+    """
     if len(x) == 0:
         return np.zeros(0, dtype=bool)
     dist = process.cpdist(list(x), list(y), scorer=OSA.distance, workers=1)
-    shortest = np.minimum([len(s) for s in x], [len(s) for s in y])
+    len_x = np.fromiter((len(s) for s in x), dtype=np.int64, count=len(x))
+    len_y = np.fromiter((len(s) for s in y), dtype=np.int64, count=len(y))
+    shortest = np.minimum(len_x, len_y)
     limit = np.where(shortest >= 8, 2, 1)
-    same_initial = np.array([s[:1] == t[:1] for s, t in zip(x, y)], dtype=bool)
-    return (dist <= limit) & (shortest >= 4) & same_initial
+    first_swapped = np.fromiter(
+        (s[:1] != t[:1] and s[1:] == t[1:] for s, t in zip(x, y)), dtype=bool, count=len(x)
+    )
+    return (dist <= limit) & (shortest >= 3) & ~first_swapped
 
 
 def _first_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -262,6 +289,16 @@ def _middle_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     out = np.full(len(x), 2, dtype=np.int8)
     init = np.array([s[0] == t[0] and (len(s) == 1 or len(t) == 1) for s, t in zip(x, y)], dtype=bool)
     out[init] = 1
+    out[x == y] = 0
+    return out
+
+
+def _code_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Dates and identity numbers: exact, one edit (a typed digit, two digits swapped), different."""
+    out = np.full(len(x), 2, dtype=np.int8)
+    if len(x):
+        dist = process.cpdist(list(x), list(y), scorer=OSA.distance, workers=1)
+        out[dist <= 1] = 1
     out[x == y] = 0
     return out
 
@@ -379,8 +416,9 @@ def record_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> dict[str, np.
     key = norm["address_key"].to_numpy(dtype=object)
     addr = np.full(len(a), MISSING, dtype=np.int8)
     has_zip = pd.notna(zips[a]) & pd.notna(zips[b])
-    addr[has_zip] = 2
-    addr[has_zip & (zips[a] == zips[b])] = 1
+    addr[has_zip] = 3
+    addr[has_zip & (zips[a] == zips[b])] = 2
+    # Same address: "personal" until compare() profiles who lives there.
     addr[pd.notna(key[a]) & (key[a] == key[b])] = 0
     return {
         "first_name": first,
@@ -389,11 +427,21 @@ def record_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> dict[str, np.
         "middle_name": _pairwise_on_distinct(norm["middle_name"], a, b, _middle_levels),
         "address": addr,
         "company": _pairwise_on_distinct(norm["company"], a, b, _company_levels),
+        "date_of_birth": _pairwise_on_distinct(norm["dob"], a, b, _code_levels),
+        "id_number": _pairwise_on_distinct(norm["id_number"], a, b, _code_levels),
         "_swapped": swapped,
     }
 
 
 EVIDENCE_FIELDS = ("phone", "email", "vin", "customer_key")
+#: The columns holding each profiled field's values (several columns are slots of one value).
+PROFILED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "phone": PHONE_COLUMNS,
+    "email": EMAIL_COLUMNS,
+    "vin": VIN_COLUMNS,
+    "customer_key": ("customer_key",),
+    "address": ("address_key",),
+}
 
 
 def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> ComparedPairs:
@@ -420,6 +468,7 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
         ("email", EMAIL_COLUMNS, tuple(f"{c}_junk" for c in EMAIL_COLUMNS)),
         ("vin", VIN_COLUMNS, None),
         ("customer_key", ("customer_key",), None),
+        ("address", ("address_key",), None),
     ):
         codes = _value_codes(prep, cols)
         junk_flags = np.stack([norm[c].to_numpy(bool) for c in junk_cols], axis=1) if junk_cols else None
@@ -428,7 +477,11 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
             codes, junk_flags, pair_idx, value, incompatible, generation_conflict, junk_records
         )
         level, shares = _evidence_levels(kinds, pair_idx, value, both, n_pairs)
-        if name == "customer_key":
+        if name == "address":
+            # Same address: personal or shared (household, or junk: a large building); else by ZIP.
+            zip_level = levels["address"]
+            level = np.select([level == 0, (level == 1) | (level == 2)], [0, 1], default=np.where(zip_level >= 2, zip_level, MISSING))
+        elif name == "customer_key":
             # Keys: exact (personal), shared (household or junk: a recycled key), different.
             level = np.select([level == 0, (level == 1) | (level == 2), level == 3], [0, 1, 2], default=MISSING)
         elif name == "vin":

@@ -16,6 +16,22 @@ from matching.normalize import addresses, emails, names, phones
 from matching.normalize.frame import EMAIL_COLUMNS, PHONE_COLUMNS, VIN_COLUMNS, normalize_frame
 
 
+#: Extra columns read as a date of birth / an identity number (first one present wins).
+DOB_COLUMNS = ("date_of_birth", "dob", "birth_date")
+ID_NUMBER_COLUMNS = ("id_number", "soc_sec_id", "ssn", "national_id", "drivers_license")
+
+
+def _digits_date(values: pd.Series) -> pd.Series:
+    # A date of birth compares as its digits (19560409, 1956-04-09 and 1956/04/09 agree).
+    d = values.astype(object).where(values.notna(), None).astype("string").str.replace(r"\D", "", regex=True)
+    return d.where(d.str.len() >= 6, None).astype(object)
+
+
+def _id_text(values: pd.Series) -> pd.Series:
+    d = values.astype(object).where(values.notna(), None).astype("string").str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+    return d.where(d.str.len() >= 4, None).astype(object)
+
+
 @dataclass
 class Prepared:
     """Records in canonical order with their normalized fields and derived keys.
@@ -25,7 +41,8 @@ class Prepared:
     (E.164), email_1/2 (match keys: provider rules folded), vin_1..3, street, unit, city,
     state, postal_code, zip5, country, customer_key, plus ``first_canon`` (nickname
     label), ``first_phon``/``last_phon`` (phonetic keys), ``address_key``, and the
-    placeholder flags ``phone_junk_k``/``email_junk_k`` per slot.
+    placeholder flags ``phone_1_junk``/``email_1_junk`` per slot, and ``dob`` / ``id_number``
+    from the extra columns :data:`DOB_COLUMNS` / :data:`ID_NUMBER_COLUMNS` when present.
     """
 
     records: pd.DataFrame
@@ -63,6 +80,11 @@ def prepare(
         v = norm[col]
         norm[f"vin8_{k}"] = v.where(v.str.len() >= 8, None).str[-8:].astype(object)
     norm["zip5"] = norm["postal_code"]
+    none = pd.Series([None] * len(recs), dtype=object)
+    dob = next((c for c in DOB_COLUMNS if c in recs.columns), None)
+    idn = next((c for c in ID_NUMBER_COLUMNS if c in recs.columns), None)
+    norm["dob"] = _digits_date(recs[dob]) if dob else none
+    norm["id_number"] = _id_text(recs[idn]) if idn else none
     norm["first_canon"] = names.canonical_first_series(norm["first_name"])
     norm["first_phon"] = names.name_phonetic_series(norm["first_name"])
     norm["last_phon"] = names.name_phonetic_series(norm["last_name"])

@@ -304,11 +304,13 @@ def train(
 
 VETOES = {
     "generation": "different generation suffixes (Jr vs Sr): never the same person",
-    "first_name": "different first names: never merged on shared evidence alone",
+    "first_name": "different first names: never merged on shared evidence alone (an agreeing identity number or date of birth lets the score decide)",
     "business_vs_person": "a business account and a person are different customers",
     "weak_name": "a typo-level, initial or missing first name with no personal evidence: possible match at most",
     "generation_unclear": "a suffix on one record only and no personal phone or email shared: possible match at most",
     "name_only": "nothing but the name agrees (no shared phone, email, VIN, key or address): possible match at most",
+    "address_only_contradicted": "only the address agrees while phones and VINs both differ (father and son, roommates): possible match at most",
+    "surname_changed": "different last names and no personal evidence (only shared or household values): possible match at most",
 }
 
 
@@ -362,15 +364,27 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
     lv = compared.levels
     first = COMPARISON_BY_NAME["first_name"]
     contact = (lv["phone"] == 0) | (lv["email"] == 0)
-    personal = contact | (lv["vin"] == 0) | (lv["customer_key"] == 0)
+    # Identity-level agreement (an identity number, or a date of birth) is not household
+    # evidence: it lets the score decide even when a first name was typed beyond recognition.
+    identity = np.isin(lv["id_number"], [0, 1]) | (lv["date_of_birth"] == 0)
+    personal = (
+        contact | (lv["vin"] == 0) | (lv["customer_key"] == 0)
+        | np.isin(lv["id_number"], [0, 1]) | (lv["date_of_birth"] == 0)
+    )
     business = is_business(prep)
-    evidence = (
+    identifying = (
         np.isin(lv["phone"], [0, 1]) | np.isin(lv["email"], [0, 1]) | np.isin(lv["vin"], [0, 1, 2])
-        | (lv["customer_key"] == 0) | (lv["address"] == 0)
+        | (lv["customer_key"] == 0) | np.isin(lv["id_number"], [0, 1]) | (lv["date_of_birth"] == 0)
+    )
+    same_address = np.isin(lv["address"], [0, 1])
+    evidence = identifying | same_address
+    contradicted = (lv["phone"] == COMPARISON_BY_NAME["phone"].index("different")) & (
+        lv["vin"] == COMPARISON_BY_NAME["vin"].index("different")
     )
     rules = [
         ("generation", lv["suffix"] == COMPARISON_BY_NAME["suffix"].index("conflict"), NON_MATCH),
-        ("first_name", lv["first_name"] == first.index("different"), NON_MATCH),
+        # An identity number that agrees outweighs a first name typed beyond recognition.
+        ("first_name", (lv["first_name"] == first.index("different")) & ~identity, NON_MATCH),
         ("business_vs_person", business[compared.a] != business[compared.b], NON_MATCH),
         (
             "weak_name",
@@ -383,6 +397,8 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
             POSSIBLE,
         ),
         ("name_only", ~evidence, POSSIBLE),
+        ("address_only_contradicted", same_address & ~identifying & contradicted, POSSIBLE),
+        ("surname_changed", (lv["last_name"] == COMPARISON_BY_NAME["last_name"].index("different")) & ~personal, POSSIBLE),
     ]
     for key, hit, cap in rules:
         over = hit & (vetoed == "")
