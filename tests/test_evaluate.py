@@ -458,7 +458,7 @@ def problems(
     return truth, clusters, tags, seed
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(problems())
 def test_matches_brute_force(
     problem: tuple[dict[str, int], dict[str, int], list[tuple[str, str, str]], int],

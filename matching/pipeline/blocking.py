@@ -14,6 +14,7 @@ The pair count of each rule is computed before any pair is built.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,26 +32,47 @@ class BlockingRule:
     columns: tuple[str, ...] = ()
     max_group: int = 50
 
-    def keys(self, prep: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(record positions, key codes, key values) for this rule; one row per (record, key)."""
+    def keys(self, prep: Prepared) -> tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], list[str]]]:
+        """(record positions, key codes, codes -> readable values) for this rule.
+
+        One row per (record, key). Composite keys are combined as integer codes (never as
+        concatenated strings): the readable value is built only for the codes asked for.
+        """
         norm = prep.norm
         if self.slots:
             vals = pd.concat([norm[c] for c in self.slots], ignore_index=True)
             pos = np.tile(np.arange(prep.n, dtype=np.int64), len(self.slots))
+            codes, values = pd.factorize(vals, use_na_sentinel=True)
+            uniq = np.asarray(values, dtype=object)
+
+            def describe(wanted: np.ndarray) -> list[str]:
+                return [str(v) for v in uniq[wanted]]
         else:
-            parts = [norm[c].astype(object) for c in self.columns]
-            ok = np.logical_and.reduce([p.notna().to_numpy() for p in parts])
-            joined = parts[0].where(ok, None)
-            for p in parts[1:]:
-                joined = joined.where(~ok, joined.astype(str) + "\x1f" + p.astype(str))
-            vals = joined.where(ok, None).reset_index(drop=True)
             pos = np.arange(prep.n, dtype=np.int64)
-        codes, values = pd.factorize(vals, use_na_sentinel=True)
+            codes = np.zeros(prep.n, dtype=np.int64)
+            valid = np.ones(prep.n, dtype=bool)
+            for col in self.columns:
+                part, _ = pd.factorize(norm[col], use_na_sentinel=True)
+                valid &= part >= 0
+                combined = codes * (int(part.max()) + 2 if len(part) else 1) + (part + 1)
+                # Re-compress after each column so that the product never overflows.
+                codes = pd.factorize(combined)[0].astype(np.int64)
+            codes = np.where(valid, codes, -1)
+            if valid.any():
+                codes[valid] = pd.factorize(codes[valid])[0]
+            first_row = np.full(int(codes.max()) + 1 if codes.size and codes.max() >= 0 else 0, -1, dtype=np.int64)
+            ok = codes >= 0
+            first_row[codes[ok][::-1]] = pos[ok][::-1]
+            columns = self.columns
+
+            def describe(wanted: np.ndarray) -> list[str]:
+                rows = first_row[wanted]
+                return [" ".join(str(norm[c].iat[r]) for c in columns) for r in rows]
         keep = codes >= 0
         pos, codes = pos[keep], codes[keep].astype(np.int64)
         # A record holding one value in two slots is one member of that group.
         key = np.unique(codes * prep.n + pos)
-        return key % prep.n, key // prep.n, np.asarray(values, dtype=object)
+        return key % prep.n, key // prep.n, describe
 
 
 DEFAULT_RULES: tuple[BlockingRule, ...] = (
@@ -125,13 +147,13 @@ def candidates(prep: Prepared, rules: tuple[BlockingRule, ...] = DEFAULT_RULES) 
         raise ValueError("at most 62 blocking rules")
     keys, masks, too_common, estimated = [], [], [], {}
     for i, rule in enumerate(rules):
-        pos, codes, values = rule.keys(prep)
+        pos, codes, describe = rule.keys(prep)
         a, b, big_codes, big_sizes = _group_pairs(pos, codes, rule.max_group)
         estimated[rule.name] = len(a)
         keys.append(a * n + b)
         masks.append(np.full(len(a), 1 << i, dtype=np.int64))
         if len(big_codes):
-            too_common.append(pd.DataFrame({"rule": rule.name, "value": values[big_codes], "records": big_sizes}))
+            too_common.append(pd.DataFrame({"rule": rule.name, "value": describe(big_codes), "records": big_sizes}))
     key = np.concatenate(keys) if keys else np.empty(0, dtype=np.int64)
     mask = np.concatenate(masks) if masks else np.empty(0, dtype=np.int64)
     order = np.argsort(key, kind="stable")
