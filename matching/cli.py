@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "store": ("store", "load customers into a store file (JSONL/CSV), read one back, count them"),
     "match": ("match", "run the Customer Matching Logic for one request against a store"),
     "search": ("search", "search a store like myKaarma's customer list endpoint"),
+    "sandbox": ("sandbox", "serve a local stand-in of the myKaarma Customer API over a store, with fault injection"),
+    "push": ("push", "push a dedupe run's golden records to myKaarma (dry run unless --apply; resumable)"),
     "validate": ("validate", "validate myKaarma customer request JSON against the documented rules"),
 }
 
