@@ -592,3 +592,68 @@ def test_series_on_numpy_and_realistic_column() -> None:
     assert zip_code_series(zips).tolist() == ["90001", "02134", "00501", "90001"]
     floats = pd.Series([90001.0, 2134.0, NAN])
     assert zip_code_series(floats).tolist() == ["90001", "02134", None]
+
+
+# --------------------------------------------------------------------------------------
+# Vectorized fast path of split_unit: large randomized equivalence with the scalar form
+# --------------------------------------------------------------------------------------
+
+
+def _messy_address_lines() -> list[object]:
+    import random
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[1] / "datasets" / "sample" / "customers.csv"
+    raw = pd.read_csv(sample, dtype=str, keep_default_na=False)
+    line1 = raw["address_line1"].tolist()
+    line2 = raw["address_line2"].tolist()
+    rnd = random.Random(7)
+    words = ["North", "south", "East", "W.", "NE", "Twenty", "First", "fifth", "Saint", "St.", "Apt",
+             "Unit", "Ste", "#", "Suite", "Co", "Rd", "Box", "PO", "P.O.", "Rural", "Route", "Hwy",
+             "Front", "Rear", "Main", "Oak", "Lake", "Shore", "Drive", "Avenue", "Ave.", "Blvd", ",",
+             "5", "12B", "119D", "7d", "3rd", "2nd", "A", "b", "-", "O'Farrell", "Éclair", "N.E.",
+             "Bldg", "Fl", "north-east", "  ", "Pkwy", "Way", "Ln", "Lane", "Street"]
+    out: list[object] = [None, float("nan"), "", " ", "N/A", 123, 45.0, True]
+    for a, b in zip(line1, line2):
+        out.append(a)
+        out.append(f"{a} {b}")
+        out.append(f"{a} {b} ".upper())
+        out.append(f"{a}, {b}".lower())
+    for _ in range(6000):
+        n = rnd.randint(1, 6)
+        toks = [str(rnd.randint(1, 99999))] if rnd.random() < 0.9 else []
+        toks += [rnd.choice(words) for _ in range(n)]
+        if rnd.random() < 0.5:
+            toks += [rnd.choice(["Apt", "Unit", "#", "Ste", "Suite", "APT.", "apartment", "unit #"]),
+                     rnd.choice(["5", "12B", "119D", "7d", "42", "3rd", "9x", "1234567"])]
+        sep = rnd.choice([" ", "  ", ", ", " , ", "."])
+        out.append(sep.join(toks) + rnd.choice(["", " ", ".", ",", " ."]))
+    return out
+
+
+def test_split_unit_series_fast_path_equals_scalar_on_messy_lines() -> None:
+    values = _messy_address_lines()
+    got = split_unit_series(pd.Series(values, dtype=object))
+    expected = [split_unit(v) for v in values]
+    mismatches = [
+        (v, (s, u), e)
+        for v, s, u, e in zip(values, got["street"], got["unit"], expected, strict=True)
+        if (s, u) != e
+    ]
+    assert mismatches == []
+    streets = street_series(pd.Series(values, dtype=object)).tolist()
+    assert streets == [street(v) for v in values]
+
+
+def test_prepare_address_key_equals_address_key_series_of_line1() -> None:
+    from pathlib import Path
+
+    from matching.pipeline.prepare import prepare
+
+    sample = Path(__file__).resolve().parents[1] / "datasets" / "sample" / "customers.csv"
+    raw = pd.read_csv(sample, dtype=str, keep_default_na=False)
+    raw.loc[::4, "address_line2"] = None
+    raw.loc[::9, "address_line1"] = raw.loc[::9, "address_line1"] + " 5"
+    prep = prepare(raw)
+    expected = address_key_series(prep.records["address_line1"], prep.records["postal_code"])
+    assert prep.norm["address_key"].tolist() == expected.tolist()

@@ -296,3 +296,28 @@ def test_series_examples() -> None:
         None,
     ]
     assert is_placeholder_email_series(s).tolist() == [False, False, False, True, False]
+
+
+def test_email_series_fast_path_equals_scalar_on_messy_values() -> None:
+    import random
+    from pathlib import Path
+
+    from matching.normalize import emails as emails_module
+
+    sample = Path(__file__).resolve().parents[1] / "datasets" / "sample" / "customers.csv"
+    raw = pd.read_csv(sample, dtype=str, keep_default_na=False)
+    base = raw["email_1"].tolist() + raw["email_2"].tolist()
+    rnd = random.Random(9)
+    values: list[object] = [None, float("nan"), 5, True, "", "none", "a@b.test", "a@b.TEST",
+                            "a@b--c.com", "a--b@c.com", "x" * 65 + "@a.com", "x" * 64 + "@a.com",
+                            "a@" + "b" * 250 + ".com", "a@b.c", "a..b@c.com", ".a@b.com", "a@b.com.",
+                            "a@-b.com", "a@b-.com", "a@localhost", "a@x.local", "a@home.arpa",
+                            "\u212a@x.com", "a@b.co1", "José@x.com", "<a@b.com>", "mailto:A@B.com"]
+    for e in base:
+        values += [e, e.upper(), f" {e}", f"{e};", f"'{e}'", e.replace("@", "@@")]
+    chars = "abcXYZ019.-_+@!#'"
+    for _ in range(3000):
+        values.append("".join(rnd.choice(chars) for _ in range(rnd.randint(1, 12))) + rnd.choice(["@x.com", "@a-b.org", ".com", ""]))
+    got = emails_module.email_series(pd.Series(values, dtype=object)).tolist()
+    expected = [emails_module.email(v) for v in values]
+    assert [(v, g, e) for v, g, e in zip(values, got, expected, strict=True) if g != e] == []

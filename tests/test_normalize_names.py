@@ -729,3 +729,35 @@ def test_series_on_realistic_column() -> None:
     assert labels[0] == labels[5] == "robert"
     assert labels[3] is None and labels[4] is None and labels[6] is None
     assert re.fullmatch(r"[A-Z0-9 ]+", name_phonetic_series(values)[0])
+
+
+def test_normalize_frame_equals_per_column_series_on_sample() -> None:
+    from pathlib import Path
+
+    from matching.normalize import addresses, emails, phones, vins
+    from matching.normalize.frame import normalize_frame
+
+    sample = Path(__file__).resolve().parents[1] / "datasets" / "sample" / "customers.csv"
+    raw = pd.read_csv(sample, dtype=str, keep_default_na=False)
+    df = pd.concat([raw, raw.apply(lambda c: c.str.upper()), raw.iloc[::3]], ignore_index=True)
+    df.loc[::7, "last_name"] = df.loc[::7, "last_name"] + " Jr."
+    df.loc[::11, "first_name"] = "III"
+    df["phone_2"] = df["phone_2"].astype(object)
+    df.loc[::5, "phone_2"] = 3105550100.0
+    df.loc[::13, "middle_name"] = None
+    out = normalize_frame(df)
+    for col in ("first_name", "middle_name", "last_name"):
+        assert out[col].tolist() == [name(v) for v in df[col]]
+    expect_suffix = [
+        suffix(a) or suffix(b) or suffix(c)
+        for a, b, c in zip(df["last_name"], df["first_name"], df["middle_name"], strict=True)
+    ]
+    assert out["suffix"].tolist() == expect_suffix
+    for col in ("phone_1", "phone_2"):
+        assert out[col].tolist() == [phones.phone(v) for v in df[col]]
+    for col in ("email_1", "email_2"):
+        assert out[col].tolist() == [emails.email(v) for v in df[col]]
+    for col in ("vin_1", "vin_2", "vin_3"):
+        assert out[col].tolist() == [vins.vin(v) for v in df[col]]
+    joined = [a if b is None else f"{a} {b}" for a, b in zip(df["address_line1"], df["address_line2"], strict=True)]
+    assert list(zip(out["street"], out["unit"], strict=True)) == [addresses.split_unit(v) for v in joined]

@@ -364,3 +364,40 @@ def test_series_on_string_dtype_and_missing() -> None:
 def test_series_region() -> None:
     s = pd.Series(["020 7946 0000", "+1 310 555 0100", math.nan])
     assert phone_series(s, region="GB").tolist() == ["+442079460000", "+13105550100", None]
+
+
+def _messy_phones() -> list[object]:
+    import random
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[1] / "datasets" / "sample" / "customers.csv"
+    raw = pd.read_csv(sample, dtype=str, keep_default_na=False)
+    base = [p for p in raw["phone_1"].tolist() + raw["phone_2"].tolist()]
+    rnd = random.Random(3)
+    out: list[object] = [None, float("nan"), 3105550100.0, 3105550100, True, "", " ", "n/a"]
+    forms = [
+        lambda d: d, lambda d: f"({d[:3]}) {d[3:6]}-{d[6:]}", lambda d: f"{d[:3]}.{d[3:6]}.{d[6:]}",
+        lambda d: f"+1 {d}", lambda d: f"1-{d[:3]}-{d[3:6]}-{d[6:]}", lambda d: f" {d} ",
+        lambda d: f"{d} x{rnd.randint(1, 9999)}", lambda d: f"{d} ext. 45", lambda d: f"{d}#12",
+        lambda d: f"\t{d}", lambda d: f"{d}.0", lambda d: f"+ 1 ({d[:3]}){d[3:]}",
+        lambda d: f"{d} extension 7", lambda d: f"{d[:3]} {d[3:]}", lambda d: f"{d}X1234567",
+    ]
+    for p in base:
+        out.append(p)
+    for _ in range(4000):
+        digits = "".join(rnd.choice("0123456789") for _ in range(10))
+        if rnd.random() < 0.3:
+            digits = rnd.choice(["2", "3", "9"]) + rnd.choice(["11", "96", "70", "55"]) + digits[3:]
+        if rnd.random() < 0.1:
+            digits = digits[:3] + str(rnd.randint(0, 9)) * 7
+        out.append(rnd.choice(forms)(digits))
+    out += ["1234567890", "9876543210", "2125555555", "+44 20 7946 0958", "011 44 20 7946 0958"]
+    return out
+
+
+@pytest.mark.parametrize("region", ["US", "CA", "GB"])
+def test_phone_series_fast_path_equals_scalar_on_messy_values(region: str) -> None:
+    values = _messy_phones()
+    got = phone_series(pd.Series(values, dtype=object), region=region).tolist()
+    expected = [phone(v, region=region) for v in values]
+    assert [(v, g, e) for v, g, e in zip(values, got, expected, strict=True) if g != e] == []

@@ -257,3 +257,24 @@ def test_series_examples() -> None:
     ]
     assert vin_last8_series(s).tolist() == ["3A004352", None, None, "7N123456", "HF000337"]
     assert vin_check_digit_ok_series(s).tolist() == [True, False, False, False, False]
+
+
+def test_vin_series_fast_path_equals_scalar_on_messy_values() -> None:
+    import random
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[1] / "datasets" / "sample" / "customers.csv"
+    raw = pd.read_csv(sample, dtype=str, keep_default_na=False)
+    base = raw["vin_1"].tolist() + raw["vin_2"].tolist() + raw["vin_3"].tolist()
+    rnd = random.Random(5)
+    values: list[object] = [None, float("nan"), 12345678, True, "", "N/A", "IIIIIIIIIIIIIIIII",
+                            "OOOOOOOOOOOOOOOO0", "12345678901234567", "01234", "98765", "ABCDE",
+                            "AAAAA", "OQIOQIOQIOQIOQIOQ", "5555555555555555Q", "ＡＢＣ12345"]
+    for v in base:
+        values += [v, v.lower(), v[:9], v[:4], v + "1", f" {v} ", f"VIN: {v}", v.replace("0", "O")]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ioq"
+    for _ in range(4000):
+        values.append("".join(rnd.choice(alphabet) for _ in range(rnd.randint(3, 19))))
+    got = vins.vin_series(pd.Series(values, dtype=object)).tolist()
+    expected = [vins.vin(v) for v in values]
+    assert [(v, g, e) for v, g, e in zip(values, got, expected, strict=True) if g != e] == []

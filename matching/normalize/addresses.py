@@ -67,8 +67,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from matching.normalize._vector import as_text, map_distinct
+from matching.normalize._vector import (
+    MAX_INPUT_CHARS,
+    apply_scalar,
+    as_text,
+    distinct_text,
+    map_distinct,
+    map_distinct_batch,
+)
 from matching.normalize.names import _is_junk, _tokens, read_table
 
 __all__ = [
@@ -420,20 +429,157 @@ def street(text: Any) -> str | None:
     return " ".join(p for p in (street_part, unit_part) if p)
 
 
+# Vectorized fast path of split_unit: the common plain spelling, on lower-cased ASCII text:
+# a house number, words of letters (a trailing dot allowed), then optionally one unit
+# ("unit 5", "apt. 12b", "ste # 200", "#276a"), separated by spaces and commas. Words
+# whose reading depends on their neighbours (phrases, tens, unit designators) send the
+# line to the scalar function; so does a last word that reads as a number (an ordinal
+# after a street suffix would be a unit). Everything else is decided word by word.
+_FAST_LINE_PATTERN = (
+    r"^ *(?P<num>[0-9]+)(?P<words>(?:[ ,]+[a-z]+\.?)+?)"
+    r"(?:[ ,]+(?:(?P<des>unit|apt|apartment|ste|suite)\.?[ ,]*#?|(?P<hash>#)) *"
+    r"(?P<ident>[0-9]{1,6}[a-z]?))?[ ,.]*$"
+)
+_FAST_SEPARATORS = r"[ ,.]+"
+# Phrase starts that read as a plain word unless "east"/"west" follows (checked per line).
+_NEIGHBOUR_WORDS = frozenset(("north", "south"))
+
+
+@functools.cache
+def _fast_words() -> dict[str, str | None]:
+    """Cache of word -> its street form, None when the word needs the scalar path."""
+    return {}
+
+
+def _fast_word(word: str) -> str | None:
+    table = _fast_words()
+    if word in table:
+        return table[word]
+    if word.isdigit():
+        out: str | None = word
+    elif (
+        (word in _phrases_by_first() and word not in _NEIGHBOUR_WORDS)
+        or word in _TENS
+        or word in _units()
+        or word == "box"
+        or not (word.isascii() and word.isalpha())
+    ):
+        out = None
+    else:
+        out = _street_word(_ordinal(_ORDINAL_WORDS[word]) if word in _ORDINAL_WORDS else word)
+    table[word] = out
+    return out
+
+
+def _fast_ident(ident: str) -> str:
+    """A unit identifier as _prepare reads it ("119d" -> "119th")."""
+    m = _NUMERIC_ORDINAL.match(ident)
+    return _ordinal(int(m.group(1))) if m else ident
+
+
+def _object_array(arrow_array: pa.Array) -> np.ndarray:
+    return np.asarray(arrow_array.to_numpy(zero_copy_only=False), dtype=object)
+
+
+_FAST_DESIGNATORS = frozenset(("unit", "apt", "apartment", "ste", "suite"))
+
+
+def _split_batch(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`split_unit` over distinct texts, as (streets, units) object arrays: the
+    vectorized fast path where it applies, the scalar function for the rest."""
+    n = len(texts)
+    streets = np.full(n, None, dtype=object)
+    units_out = np.full(n, None, dtype=object)
+    fast_mask = np.zeros(n, dtype=bool)
+    if n:
+        arr = pa.array(texts, type=pa.string())
+        lower = pc.utf8_lower(arr)
+        ok = pc.and_(
+            pc.and_(pc.string_is_ascii(arr), pc.less_equal(pc.utf8_length(arr), MAX_INPUT_CHARS)),
+            pc.match_substring_regex(lower, _FAST_LINE_PATTERN),
+        )
+        fast_mask = ok.to_numpy(zero_copy_only=False).copy()
+    fast_idx = np.flatnonzero(fast_mask)
+    if len(fast_idx):
+        sub = lower.take(pa.array(fast_idx))
+        for ch in ",.#":
+            sub = pc.replace_substring(sub, ch, " ")
+        # Tokens: house number, street words, then optionally [designator] identifier.
+        tokens = pc.ascii_split_whitespace(pc.ascii_trim_whitespace(sub))
+        enc = pc.dictionary_encode(tokens.flatten())
+        codes = enc.indices.to_numpy(zero_copy_only=False)
+        uniq = enc.dictionary.to_pylist()
+        offsets = tokens.offsets.to_numpy().astype(np.int64)
+        starts, ends = offsets[:-1], offsets[1:]
+        lens = ends - starts
+        mapped_u = [_fast_word(w) for w in uniq]
+        bad_u = np.array([m is None for m in mapped_u], dtype=bool)
+        digit_u = np.array([m is not None and any(c.isdigit() for c in m) for m in mapped_u], dtype=bool)
+        lead_digit_u = np.array([w[:1].isdigit() for w in uniq], dtype=bool)
+        des_u = np.array([w in _FAST_DESIGNATORS for w in uniq], dtype=bool)
+        ns_u = np.array([w in _NEIGHBOUR_WORDS for w in uniq], dtype=bool)
+        ew_u = np.array([w in ("east", "west") for w in uniq], dtype=bool)
+        # The pattern guarantees >= 2 tokens and a digit-led token only first or last.
+        has_ident = lead_digit_u[codes[ends - 1]]
+        has_des = has_ident & des_u[codes[ends - 2]] & (lens >= 4)
+        street_len = lens - has_ident - has_des
+        pos = np.arange(len(codes)) - np.repeat(starts, lens)
+        in_street = pos < np.repeat(street_len, lens)
+        # Lines with an undecided street word go to the scalar path.
+        bad_line = np.add.reduceat((bad_u[codes] & in_street).astype(np.int64), starts) > 0
+        # "North East" is one directional (a phrase).
+        pair = np.zeros(len(codes), dtype=bool)
+        pair[:-1] = ns_u[codes[:-1]] & ew_u[codes[1:]] & in_street[1:]
+        pair[ends - 1] = False  # the pair must stay within one line
+        bad_line |= np.add.reduceat(pair.astype(np.int64), starts) > 0
+        # A last street word read as a number ("... St Fifth") could be a unit.
+        bad_line |= digit_u[codes[starts + street_len - 1]]
+        mapped = pa.array([m or "" for m in mapped_u], type=pa.string()).take(
+            pa.array(codes[in_street])
+        )
+        street_offsets = np.concatenate(([0], np.cumsum(street_len)))
+        mapped_list = pa.ListArray.from_arrays(pa.array(street_offsets, type=pa.int32()), mapped)
+        street_text = _object_array(pc.binary_join(mapped_list, " "))
+        unit = np.full(len(fast_idx), None, dtype=object)
+        if has_ident.any():
+            unit_std = _units()
+            designator_u = np.array(
+                [unit_std[w][0] if w in _FAST_DESIGNATORS else "unit" for w in uniq], dtype=object
+            )
+            ident_u = np.array([_fast_ident(w) if w[:1].isdigit() else "" for w in uniq], dtype=object)
+            rows = np.flatnonzero(has_ident)
+            designator = np.where(has_des[rows], designator_u[codes[ends[rows] - 2]], "unit")
+            unit[rows] = designator + " " + ident_u[codes[ends[rows] - 1]]
+        good = ~bad_line
+        streets[fast_idx[good]] = street_text[good]
+        units_out[fast_idx[good]] = unit[good]
+        fast_mask[fast_idx[bad_line]] = False
+    for i in np.flatnonzero(~fast_mask):
+        streets[i], units_out[i] = split_unit(texts[i])
+    return streets, units_out
+
+
 def street_series(values: pd.Series) -> pd.Series:
     """Vectorized :func:`street`."""
-    return map_distinct(values, street)
+
+    def batch(texts: np.ndarray) -> np.ndarray:
+        streets, units = _split_batch(texts)
+        out = np.empty(len(texts), dtype=object)
+        for i, (st, un) in enumerate(zip(streets, units)):
+            out[i] = None if st is None and un is None else " ".join(p for p in (st, un) if p)
+        return out
+
+    return map_distinct_batch(values, batch)
 
 
 def split_unit_series(values: pd.Series) -> pd.DataFrame:
     """Vectorized :func:`split_unit`: a DataFrame with columns ``street`` and ``unit``."""
-    pairs = map_distinct(values, split_unit)
-    street_col = np.empty(len(pairs), dtype=object)
-    unit_col = np.empty(len(pairs), dtype=object)
-    for i, pair in enumerate(pairs.to_numpy()):
-        street_col[i], unit_col[i] = pair if pair is not None else (None, None)
-    index = values.index if isinstance(values, pd.Series) else None
-    return pd.DataFrame({"street": street_col, "unit": unit_col}, index=index, dtype=object)
+    values, codes, texts = distinct_text(values)
+    streets, units = _split_batch(texts)
+    # A trailing None so that code -1 (missing) reads None.
+    streets = np.append(streets, None)
+    units = np.append(units, None)
+    return pd.DataFrame({"street": streets[codes], "unit": units[codes]}, index=values.index, dtype=object)
 
 
 # --------------------------------------------------------------------------------------

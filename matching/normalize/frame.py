@@ -8,9 +8,11 @@ rows.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from matching.normalize import addresses, emails, names, phones, vins
+from matching.normalize._vector import distinct_text
 
 #: The columns of a dealer export after column mapping, in their usual order.
 CANONICAL_COLUMNS: tuple[str, ...] = (
@@ -53,26 +55,40 @@ def normalize_frame(df: pd.DataFrame, *, region: str = "US") -> pd.DataFrame:
     """
     out: dict[str, pd.Series] = {}
     has = df.columns.__contains__
-    for col in ("first_name", "middle_name", "last_name"):
-        if has(col):
-            out[col] = names.name_series(df[col])
-    suffix_sources = [c for c in ("last_name", "first_name", "middle_name") if has(c)]
-    if suffix_sources:
-        suffix = names.suffix_series(df[suffix_sources[0]])
-        for col in suffix_sources[1:]:
-            suffix = suffix.where(suffix.notna(), names.suffix_series(df[col]))
-        out["suffix"] = suffix
+    name_cols = [c for c in ("first_name", "middle_name", "last_name") if has(c)]
+    if name_cols:
+        # One parse per distinct text over the three columns gives the name and the suffix.
+        stacked, codes, texts = distinct_text(_stack(df, name_cols))
+        name_u = np.empty(len(texts) + 1, dtype=object)
+        suffix_u = np.empty(len(texts) + 1, dtype=object)
+        for i, t in enumerate(texts):
+            name_u[i], suffix_u[i] = names._name_and_suffix(t)
+        name_u[-1] = suffix_u[-1] = None  # code -1: missing
+        n = len(df)
+        parts = {c: codes[k * n : (k + 1) * n] for k, c in enumerate(name_cols)}
+        for col in ("first_name", "middle_name", "last_name"):
+            if col in parts:
+                out[col] = pd.Series(name_u[parts[col]], index=df.index, name=col, dtype=object)
+        suffix = None
+        for col in ("last_name", "first_name", "middle_name"):
+            if col in parts:
+                col_suffix = suffix_u[parts[col]]
+                suffix = col_suffix if suffix is None else np.where(pd.isna(suffix), col_suffix, suffix)
+        out["suffix"] = pd.Series(suffix, index=df.index, dtype=object)
     if has("company"):
         out["company"] = names.company_series(df["company"])
-    for col in PHONE_COLUMNS:
-        if has(col):
-            out[col] = phones.phone_series(df[col], region=region)
-    for col in EMAIL_COLUMNS:
-        if has(col):
-            out[col] = emails.email_series(df[col])
-    for col in VIN_COLUMNS:
-        if has(col):
-            out[col] = vins.vin_series(df[col])
+    # Columns of one kind share many values (phone_1/phone_2...): normalize their union once.
+    for cols, func in (
+        (PHONE_COLUMNS, lambda v: phones.phone_series(v, region=region)),
+        (EMAIL_COLUMNS, emails.email_series),
+        (VIN_COLUMNS, vins.vin_series),
+    ):
+        present = [c for c in cols if has(c)]
+        if present:
+            result = func(_stack(df, present)).to_numpy()
+            n = len(df)
+            for k, col in enumerate(present):
+                out[col] = pd.Series(result[k * n : (k + 1) * n], index=df.index, name=col, dtype=object)
     if has("address_line1"):
         line = df["address_line1"]
         if has("address_line2"):
@@ -94,3 +110,10 @@ def normalize_frame(df: pd.DataFrame, *, region: str = "US") -> pd.DataFrame:
         key = df["customer_key"].astype(object)
         out["customer_key"] = key.where(key.isna(), key.astype(str).str.strip()).replace("", None)
     return pd.DataFrame(out, index=df.index)
+
+
+def _stack(df: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """The columns one after the other, as one object Series."""
+    return pd.Series(
+        np.concatenate([df[c].to_numpy(dtype=object, na_value=None) for c in cols]), dtype=object
+    )

@@ -339,6 +339,16 @@ def suffix(text: Any) -> str | None:
     return _split(s)[1]
 
 
+def _name_and_suffix(text: str) -> tuple[str | None, str | None]:
+    """``(name(text), suffix(text))`` with one parse (``text`` is already a str)."""
+    s = text[:1000]
+    name_part, found = _split(s)
+    tokens = _tokens(s)
+    if len(tokens) == 1 and tokens[0] in _SUFFIXES:
+        found = _SUFFIXES[tokens[0]]
+    return name_part, found
+
+
 def name_series(values: pd.Series) -> pd.Series:
     """Vectorized :func:`name`."""
     return map_distinct(values, name)

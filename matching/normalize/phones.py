@@ -43,11 +43,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
-from matching.normalize._vector import as_text, map_distinct
+from matching.normalize._vector import MAX_INPUT_CHARS, as_text, map_distinct, map_distinct_batch
 
 __all__ = [
     "PhoneParts",
@@ -94,7 +97,7 @@ _NANP_BODY = (
 _FAST_NANP_REGION = re.compile(r"(?:\+ ?1|1)?" + _SEP + _NANP_BODY)
 # In any other region only an explicit "+1" says the number is North American.
 _FAST_PLUS1 = re.compile(r"\+ ?1" + _SEP + _NANP_BODY)
-_FLOAT_TEXT = re.compile(r"([0-9]+)\.0+")
+_FLOAT_TEXT = re.compile(r"([0-9]+)\.0")  # what a float column writes: exactly one ".0"
 _ANY_DIGIT = re.compile(r"\d")
 # Where an extension or a second number starts, for the raw-digit placeholder test.
 _EXTENSION_START = re.compile(r"[A-Za-z#;,]")
@@ -323,10 +326,65 @@ def is_placeholder_phone(text: Any, extra: Any = (), region: str = "US") -> bool
     return _is_placeholder(text, region, _placeholder_keys(extra, region))
 
 
+# The fast-path regexes in RE2 syntax (pyarrow), for the vectorized form: the same
+# spellings, surrounded by spaces only (str.strip removes more; those go to phone()).
+_RE2_NANP_REGION = r"^ *(?:\+ ?1|1)?" + _SEP + _NANP_BODY + " *$"
+_RE2_PLUS1 = r"^ *\+ ?1" + _SEP + _NANP_BODY + " *$"
+_BAD_SUBSCRIBERS = np.array([int(str(d) * 7) for d in range(10)], dtype=np.int64)
+_RUNS_10_INT = np.array(sorted(int(r) for r in _RUNS_10), dtype=np.int64)
+
+
+def _phone_batch(texts: np.ndarray, region: str) -> np.ndarray:
+    """:func:`phone` over distinct texts: plain NANP spellings decided with pyarrow and
+    numpy (the rules of ``_fast``), everything else by :func:`phone`."""
+    nanp_region = _region_is_nanp(region)
+    out = np.full(len(texts), None, dtype=object)
+    arr = pa.array(texts, type=pa.string())
+    fast = pc.and_(
+        pc.and_(pc.string_is_ascii(arr), pc.less_equal(pc.utf8_length(arr), MAX_INPUT_CHARS)),
+        pc.match_substring_regex(arr, _RE2_NANP_REGION if nanp_region else _RE2_PLUS1),
+    ).to_numpy(zero_copy_only=False)
+    idx = np.flatnonzero(fast)
+    if len(idx):
+        sub = arr.take(pa.array(idx))
+        # The spelling is known to be [prefix 1] + 10 national digits [+ extension]; the
+        # area code starts with 2-9, so a leading 1 is the trunk prefix. Read the digits
+        # straight from the Arrow buffers.
+        offsets = np.frombuffer(sub.buffers()[1], dtype=np.int32)[sub.offset : sub.offset + len(sub) + 1]
+        data = np.frombuffer(sub.buffers()[2], dtype=np.uint8)
+        data = data[offsets[0] : offsets[-1]]
+        is_digit = (data >= 48) & (data <= 57)
+        digit_count = np.add.reduceat(is_digit.astype(np.int64), offsets[:-1] - offsets[0])
+        digit_bytes = data[is_digit] - 48
+        first = np.concatenate(([0], np.cumsum(digit_count)[:-1]))
+        first = first + (digit_bytes[first] == 1)
+        matrix = digit_bytes[first[:, None] + np.arange(10)].astype(np.int64)
+        num = matrix @ (10 ** np.arange(9, -1, -1, dtype=np.int64))
+        area = num // 10_000_000
+        subscriber = num % 10_000_000
+        ok = (
+            (area % 100 != 11)
+            & ((area // 10) % 10 != 9)
+            & (area // 10 != 37)
+            & (area // 10 != 96)
+            & ~np.isin(subscriber, _BAD_SUBSCRIBERS)
+            & ~np.isin(num, _RUNS_10_INT)
+        )
+        text = np.empty((len(num), 12), dtype=np.uint8)
+        text[:, 0] = ord("+")
+        text[:, 1] = ord("1")
+        text[:, 2:] = matrix + 48
+        e164 = text.view("S12").ravel().astype("U12").astype(object)
+        out[idx[ok]] = e164[ok]
+    for i in np.flatnonzero(~fast):
+        out[i] = phone(texts[i], region=region)
+    return out
+
+
 def phone_series(s: pd.Series, region: str = "US") -> pd.Series:
     """:func:`phone` over a Series (object dtype, None where missing or invalid)."""
     _region_is_nanp(region)
-    return map_distinct(s, phone, region=region)
+    return map_distinct_batch(s, lambda texts: _phone_batch(texts, region))
 
 
 def phone_match_key_series(s: pd.Series, region: str = "US") -> pd.Series:

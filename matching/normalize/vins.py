@@ -31,9 +31,12 @@ import re
 import unicodedata
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from matching.normalize._vector import as_text, map_distinct
+from matching.normalize._vector import as_text, map_distinct, map_distinct_batch
 
 __all__ = [
     "is_full_vin",
@@ -130,9 +133,40 @@ def vin_last8(text: Any) -> str | None:
     return cleaned[-8:]
 
 
+_RUN_SUBSTRINGS = pa.array(
+    sorted({_DIGIT_RUNS[i:j] for i in range(len(_DIGIT_RUNS)) for j in range(i + 5, min(i + 17, len(_DIGIT_RUNS)) + 1)})
+)
+
+
+def _vin_batch(texts: np.ndarray) -> np.ndarray:
+    """:func:`vin` over distinct texts: plain ASCII letters and digits (5-17 of them) are
+    decided with pyarrow, with the rules of :func:`vin`; anything else by :func:`vin`."""
+    out = np.full(len(texts), None, dtype=object)
+    arr = pa.array(texts, type=pa.string())
+    fast = pc.and_(pc.string_is_ascii(arr), pc.match_substring_regex(arr, r"^[A-Za-z0-9]{5,17}$"))
+    fast = fast.to_numpy(zero_copy_only=False)
+    idx = np.flatnonzero(fast)
+    if len(idx):
+        up = pc.ascii_upper(arr.take(pa.array(idx)))
+        full = pc.equal(pc.utf8_length(up), FULL_VIN_LENGTH)
+        fixed = pc.replace_substring(pc.replace_substring(pc.replace_substring(up, "I", "1"), "O", "0"), "Q", "0")
+        cleaned = pc.if_else(full, fixed, up)
+        first = pc.utf8_slice_codeunits(cleaned, 0, 1)
+        same = pc.equal(pc.binary_repeat(first, pc.utf8_length(cleaned)), cleaned)
+        junk = pc.or_(
+            pc.or_(pc.invert(pc.match_substring_regex(cleaned, "[0-9]")), same),
+            pc.is_in(cleaned, value_set=_RUN_SUBSTRINGS),
+        ).to_numpy(zero_copy_only=False)
+        values = np.asarray(cleaned.to_numpy(zero_copy_only=False), dtype=object)
+        out[idx[~junk]] = values[~junk]
+    for i in np.flatnonzero(~fast):
+        out[i] = vin(texts[i])
+    return out
+
+
 def vin_series(s: pd.Series) -> pd.Series:
     """:func:`vin` over a Series (object dtype, None where missing or junk)."""
-    return map_distinct(s, vin)
+    return map_distinct_batch(s, _vin_batch)
 
 
 def vin_last8_series(s: pd.Series) -> pd.Series:

@@ -66,7 +66,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
-from matching.model import CustomerRequest
+from matching.model import CustomerRequest, Vehicle
 from matching.normalize import (
     email_match_key_series,
     is_placeholder_email_series,
@@ -288,6 +288,7 @@ class _Context:
     records: pd.DataFrame
     norm: pd.DataFrame
     record_ids: np.ndarray  # object
+    record_index: pd.Index  # the same, as a (unique) Index
     cluster: np.ndarray  # int64 cluster code per record (codes follow sorted cluster ids)
     cluster_ids: pd.Index  # the cluster id of each code
     rank: np.ndarray  # int64, unique: 0 = oldest record, n - 1 = newest
@@ -305,6 +306,12 @@ class _Context:
             return np.full(len(self.cluster), None, dtype=object), np.zeros(len(self.cluster), bool)
         values = self.norm[column]
         return values.to_numpy(dtype=object), values.notna().to_numpy()
+
+    def raw_length(self, column: str, rows: np.ndarray) -> np.ndarray:
+        """Length of the trimmed source text at ``rows`` (0 where empty or absent)."""
+        if column not in self.records.columns or not len(rows):
+            return np.zeros(len(rows), dtype=np.int64)
+        return _per_unique(self.records[column].iloc[rows], _trimmed_length)
 
     def raw(self, column: str, rows: np.ndarray) -> np.ndarray:
         """Trimmed source text of ``column`` at ``rows`` (None where empty or absent)."""
@@ -328,15 +335,42 @@ def _clean_text(value: Any) -> str | None:
     return text or None
 
 
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+def _hash_keys(values: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
+    """A 64-bit key per value: equal values get equal keys, and different values of one
+    cluster a different key except with probability about 2**-64 per pair.
+
+    Python's string hash, read through ``map``, is several times faster than
+    factorizing a million distinct strings, and values are only ever compared within a
+    cluster (keys never order anything, so the result does not depend on the process's
+    hash seed). Missing values (``present`` False) all get key 0.
+    """
+    keys = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
+    if present is not None:
+        keys[~present] = 0
+    return keys
 
 
-def _combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """One code per distinct pair (a, b); codes may be -1 (missing)."""
-    width = int(b.max()) + 2 if len(b) else 1
-    return pd.factorize((a + 1) * width + (b + 1))[0].astype(np.int64)
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: spreads small ints over 64 bits
+
+
+def _mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A 64-bit key for the pair (a, b) of int64 keys."""
+    with np.errstate(over="ignore"):
+        mixed = (a.astype(np.uint64) * _MIX) ^ (b.astype(np.uint64) + _MIX)
+        mixed = (mixed ^ (mixed >> np.uint64(29))) * _MIX
+    return mixed.view(np.int64)
+
+
+def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``keys`` (0..k-1) and the index of each code's first occurrence."""
+    codes = pd.factorize(keys)[0].astype(np.int64)
+    first = np.empty(int(codes.max()) + 1 if len(codes) else 0, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    return codes, first
+
+
+def _trimmed_length(value: Any) -> int:
+    return len(_clean_text(value) or "")
 
 
 def _per_unique(values: pd.Series, func: Any, dtype: Any = np.int64) -> np.ndarray:
@@ -388,26 +422,23 @@ def _sort(keys: list[tuple[np.ndarray, int]]) -> np.ndarray:
         composite = np.zeros(len(keys[0][0]), dtype=np.int64)
         for values, bound in keys:
             composite = composite * max(bound, 1) + values
-        return np.argsort(composite, kind="stable")
+        return np.argsort(composite)  # callers end on a unique key: no ties to keep
     return np.lexsort(tuple(values for values, _ in reversed(keys)))
 
 
 @dataclass
 class _Candidates:
     """The rows holding a real value of one field: record position, slot (phone_1 = 0,
-    phone_2 = 1...), a code per distinct value (equal codes = the same value) and the
-    value itself (normalized form for phones, emails and VINs)."""
+    phone_2 = 1...), a key per value (equal keys = the same value, see :func:`_hash_keys`)
+    and the value itself (normalized form for phones, emails and VINs)."""
 
     rows: np.ndarray
     slot: np.ndarray
     key: np.ndarray
     values: np.ndarray
-    uniques: np.ndarray | None = None  # the distinct values, when key indexes them
 
     def take(self, mask: np.ndarray) -> _Candidates:
-        return _Candidates(
-            self.rows[mask], self.slot[mask], self.key[mask], self.values[mask], self.uniques
-        )
+        return _Candidates(self.rows[mask], self.slot[mask], self.key[mask], self.values[mask])
 
 
 def _rule_order(
@@ -433,8 +464,7 @@ def _rule_order(
         top = int(length.max()) if len(length) else 0
         return _sort([cl_key, (top - length, top + 1), (newest_first, bound)])
     if rule == "most_frequent":
-        width = int(cand.key.max()) + 1 if len(cand.key) else 1
-        pair = pd.factorize(cl * width + cand.key)[0]
+        pair = pd.factorize(_mix(cl, cand.key))[0]
         freq = np.bincount(pair)[pair] if len(pair) else pair
         top = int(freq.max()) if len(freq) else 0
         return _sort([cl_key, (top - freq, top + 1), (newest_first, bound)])
@@ -461,11 +491,11 @@ def _single_field(ctx: _Context, column: str, rule: str, *, spelling: bool) -> _
     best-spelled record carrying the winning normalized value."""
     norm, present = ctx.normalized(column)
     rows = np.flatnonzero(present)
-    key, _ = _factorize(norm[rows])
+    key = _hash_keys(norm[rows])
     cand = _Candidates(rows, np.zeros(len(rows), np.int64), key, norm[rows])
     length = None
     if rule == "longest":
-        length = _per_unique(ctx.records[column].iloc[rows], lambda t: len(str(t).strip()))
+        length = ctx.raw_length(column, rows)
     order = _rule_order(cand, ctx, rule, length)
     cl = ctx.cluster[rows]
     first = order[_first_per_cluster(cl[order])]
@@ -474,7 +504,7 @@ def _single_field(ctx: _Context, column: str, rule: str, *, spelling: bool) -> _
     result[cl[first]] = rows[first]
     label[cl[first]] = _RULE_LABELS.index(rule)
     if spelling and len(rows):
-        winner_key = np.full(ctx.n_clusters, -1, dtype=np.int64)
+        winner_key = np.zeros(ctx.n_clusters, dtype=np.int64)
         winner_key[cl[first]] = key[first]
         same = np.flatnonzero(key == winner_key[cl])
         # Only clusters where several records carry the winning value have a choice.
@@ -517,8 +547,7 @@ class _Union:
 def _union(cand: _Candidates, ctx: _Context, rule: str, length: np.ndarray | None = None) -> _Union:
     order = _rule_order(cand, ctx, rule, length)
     cl = ctx.cluster[cand.rows][order]
-    width = int(cand.key.max()) + 1 if len(cand.key) else 1
-    repeated = pd.Series(cl * width + cand.key[order]).duplicated().to_numpy()
+    repeated = pd.Series(_mix(cl, cand.key[order])).duplicated().to_numpy()
     idx, cl = order[~repeated], cl[~repeated]
     start = np.searchsorted(cl, np.arange(ctx.n_clusters + 1), side="left")
     return _Union(idx, cl, np.arange(len(idx)) - start[cl], start)
@@ -534,9 +563,8 @@ def _slots(ctx: _Context, columns: Iterable[str]) -> _Candidates:
         slots.append(np.full(len(r), slot, dtype=np.int64))
         values.append(norm[r])
     vals = np.concatenate(values)
-    key, uniques = _factorize(vals)
     return _Candidates(
-        np.concatenate(rows).astype(np.int64), np.concatenate(slots), key, vals, uniques
+        np.concatenate(rows).astype(np.int64), np.concatenate(slots), _hash_keys(vals), vals
     )
 
 
@@ -553,71 +581,87 @@ def _phone_candidates(ctx: _Context, dealer_phones: Iterable[str] | str) -> _Can
 
 def _email_candidates(ctx: _Context, dealer_domains: Iterable[str] | str) -> _Candidates:
     cand = _slots(ctx, EMAIL_LABELS)
-    uniques = cand.uniques
-    assert uniques is not None
-    cand = cand.take(~_placeholder_emails(uniques, dealer_domains)[cand.key])
+    codes, first = _distinct(cand.key)
+    uniques = cand.values[first]
+    keep = ~_placeholder_emails(uniques, dealer_domains)[codes]
+    cand, codes = cand.take(keep), codes[keep]
     # One entry per mailbox (j.doe@gmail.com = jdoe@gmail.com). Match keys only matter
     # where a cluster has several addresses, so only those are computed.
     cl = ctx.cluster[cand.rows]
     several = np.bincount(cl, minlength=ctx.n_clusters)[cl] > 1
-    need = np.unique(cand.key[several])
+    need = np.unique(codes[several])
     if len(need):
-        lookup = np.arange(len(uniques), dtype=np.int64)
-        lookup[need] = len(uniques) + _factorize(_mailboxes(uniques[need]))[0]
-        cand.key = lookup[cand.key]
+        lookup = np.zeros(len(uniques), dtype=np.int64)
+        lookup[need] = _hash_keys(_mailboxes(uniques[need]))
+        cand.key[several] = lookup[codes[several]]
     return cand
+
+
+# Deletes ASCII digits and punctuation: what is left of a placeholder local part is its
+# letters (the emails module's squashing only ever removes such characters).
+_NOT_LETTERS = str.maketrans("", "", "0123456789!#$%&'*+-./=?^_`{|}~")
 
 
 def _placeholder_emails(addresses: np.ndarray, dealer_domains: Iterable[str] | str) -> np.ndarray:
     """:func:`~matching.normalize.is_placeholder_email` of each normalized address.
 
-    That function parses each address again (a few microseconds each, seconds for a
-    million distinct addresses), so a vectorized test first clears the addresses that
-    cannot be placeholders: a placeholder's domain (or a parent) is a placeholder or
-    dealer domain, or its local part, letters only, is that of a placeholder local part.
-    Only the rest are judged by the emails module, which keeps the last word.
+    That function parses each address again (seconds for a million distinct ones), so a
+    quick test first clears the addresses that cannot be placeholders: a placeholder's
+    domain (or a parent domain) is a placeholder or dealer domain, or its local part
+    before any ``+``, letters only, is that of a placeholder local part. The rest are
+    judged by the emails module, which keeps the last word.
     """
-    text = pd.Series(addresses, dtype="string[pyarrow]")
-    domain = text.str.replace(r"^.*@", "", regex=True)
-    local = text.str.replace(r"@[^@]*$", "", regex=True).str.replace(r"\+.*$", "", regex=True)
-    letters = local.str.replace(r"[^a-z]", "", regex=True)
-    locals_ = {re.sub(r"[^a-z]", "", p.lower()) for p in PLACEHOLDER_EMAIL_LOCAL_PARTS}
-    maybe = letters.isin(locals_).to_numpy(dtype=bool).copy()
+    locals_ = {p.lower().translate(_NOT_LETTERS) for p in PLACEHOLDER_EMAIL_LOCAL_PARTS}
     dealer = [dealer_domains] if isinstance(dealer_domains, str) else list(dealer_domains)
     domains = {
         d.strip().lstrip("@").lower().rstrip(".") for d in (*PLACEHOLDER_EMAIL_DOMAINS, *dealer)
     }
-    domains.discard("")
-    if domains:
-        at_domain = r"(?:^|\.)(?:" + "|".join(re.escape(d) for d in sorted(domains)) + r")$"
-        maybe |= domain.str.contains(at_domain, regex=True).to_numpy(dtype=bool)
+    by_domain: dict[str, bool] = {}  # few distinct domains: test each once
+    maybe = np.zeros(len(addresses), dtype=bool)
+    for i, address in enumerate(addresses.tolist()):
+        local, _, domain = address.rpartition("@")
+        flag = by_domain.get(domain)
+        if flag is None:
+            flag = by_domain[domain] = _placeholder_domain(domain, domains)
+        maybe[i] = flag or local.split("+", 1)[0].translate(_NOT_LETTERS) in locals_
     result = np.zeros(len(addresses), dtype=bool)
     if maybe.any():
-        exact = is_placeholder_email_series(
-            pd.Series(addresses[maybe], dtype=object), dealer_domains
-        )
+        exact = is_placeholder_email_series(pd.Series(addresses[maybe], dtype=object), dealer)
         result[maybe] = exact.to_numpy()
     return result
+
+
+def _placeholder_domain(domain: str, domains: set[str]) -> bool:
+    """True if ``domain`` or one of its parent domains is in ``domains``."""
+    while True:
+        if domain in domains:
+            return True
+        dot = domain.find(".")
+        if dot < 0:
+            return False
+        domain = domain[dot + 1 :]
 
 
 def _mailboxes(addresses: np.ndarray) -> np.ndarray:
     """:func:`~matching.normalize.email_match_key` of each normalized address.
 
     Only Gmail addresses and ``+tag`` addresses at subaddressing providers can fold;
-    every other normalized address is its own match key, so the emails module is asked
+    any other normalized address is its own match key, so the emails module is asked
     about those few only.
     """
-    text = pd.Series(addresses, dtype="string[pyarrow]")
-    domain = text.str.replace(r"^.*@", "", regex=True)
-    folds = domain.isin(GMAIL_DOMAINS).to_numpy(dtype=bool).copy()
-    folds |= (domain.isin(PLUS_ADDRESSING_DOMAINS) & text.str.contains("+", regex=False)).to_numpy(
-        dtype=bool
-    )
     keys = np.asarray(addresses, dtype=object).copy()
+    folds = np.fromiter(
+        (
+            (domain := a.rpartition("@")[2]) in GMAIL_DOMAINS
+            or ("+" in a and domain in PLUS_ADDRESSING_DOMAINS)
+            for a in keys.tolist()
+        ),
+        dtype=bool,
+        count=len(keys),
+    )
     if folds.any():
-        keys[folds] = email_match_key_series(pd.Series(addresses[folds], dtype=object)).to_numpy(
-            dtype=object
-        )
+        folded = email_match_key_series(pd.Series(keys[folds], dtype=object))
+        keys[folds] = folded.to_numpy(dtype=object)
     return keys
 
 
@@ -629,9 +673,7 @@ def _vin_candidates(ctx: _Context) -> _Candidates:
     cand = _slots(ctx, ("vin_1", "vin_2", "vin_3"))
     if not len(cand.rows):
         return cand
-    uniques = cand.uniques
-    assert uniques is not None
-    lengths = np.fromiter(map(len, uniques), dtype=np.int64, count=len(uniques))[cand.key]
+    lengths = np.fromiter(map(len, cand.values), dtype=np.int64, count=len(cand.values))
     cl = ctx.cluster[cand.rows]
     full = lengths == _FULL_VIN
     drop = np.zeros(len(cand.rows), dtype=bool)
@@ -641,32 +683,28 @@ def _vin_candidates(ctx: _Context) -> _Candidates:
         if not fulls.any():
             continue
         tails = pd.MultiIndex.from_arrays(
-            [
-                cl[fulls],
-                pd.Series(cand.values[fulls], dtype=object).str[-size:].to_numpy(dtype=object),
-            ]
+            [cl[fulls], np.array([v[-size:] for v in cand.values[fulls].tolist()], dtype=object)]
         )
         drop[these] = pd.MultiIndex.from_arrays([cl[these], cand.values[these]]).isin(tails)
-    drop[full] = _vin_typos(cl[full], cand.key[full], uniques)
+    drop[full] = _vin_typos(cl[full], cand.key[full], cand.values[full])
     return cand.take(~drop)
 
 
-def _vin_typos(cl: np.ndarray, key: np.ndarray, uniques: np.ndarray) -> np.ndarray:
+def _vin_typos(cl: np.ndarray, key: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Which of these full-VIN candidates are a typo of another VIN of their cluster:
     one substitution or one swap of neighbours away from it, with a wrong check digit
     where the other's is right.
 
-    Pairs are formed within clusters (sorted by cluster, each VIN against the next d
-    ones) and compared as a (pairs, 17) byte matrix, so no Python loop runs per pair;
-    only the VINs of a close pair get their check digit computed (by the vins module).
+    Pairs are formed within clusters (each distinct VIN against the next ``d`` ones in
+    cluster order) and compared as a (pairs, 17) byte matrix: no Python loop per pair.
+    Only the VINs of a close pair get their check digit computed (by the vins module).
     """
     result = np.zeros(len(cl), dtype=bool)
-    width = int(key.max()) + 1 if len(key) else 1
-    pair_code = cl * width + key
-    first = np.flatnonzero(~pd.Series(pair_code).duplicated().to_numpy())
-    first = first[np.argsort(pair_code[first], kind="stable")]  # distinct VINs by cluster
-    c, k = cl[first], key[first]
-    chars = np.frombuffer("".join(uniques[k].tolist()).encode("ascii"), dtype=np.uint8)
+    pair = _mix(cl, key)
+    first = np.flatnonzero(~pd.Series(pair).duplicated().to_numpy())
+    first = first[np.argsort(cl[first], kind="stable")]  # distinct VINs, by cluster
+    c = cl[first]
+    chars = np.frombuffer("".join(values[first].tolist()).encode("ascii"), dtype=np.uint8)
     chars = chars.reshape(-1, _FULL_VIN)
     left: list[np.ndarray] = []
     right: list[np.ndarray] = []
@@ -689,37 +727,39 @@ def _vin_typos(cl: np.ndarray, key: np.ndarray, uniques: np.ndarray) -> np.ndarr
         close = (count == 1) | swapped
         left.append(i[close])
         right.append(i[close] + d)
-    if not left:
-        return result
-    lo, hi = np.concatenate(left), np.concatenate(right)
+    lo = np.concatenate(left) if left else np.zeros(0, dtype=np.int64)
+    hi = np.concatenate(right) if right else np.zeros(0, dtype=np.int64)
     if not len(lo):
         return result
-    involved = np.unique(np.concatenate([k[lo], k[hi]]))
-    ok = np.zeros(len(uniques), dtype=bool)
-    ok[involved] = vin_check_digit_ok_series(pd.Series(uniques[involved], dtype=object)).to_numpy()
+    involved = pd.unique(values[first[np.concatenate([lo, hi])]])
+    digit_ok = dict(
+        zip(
+            involved.tolist(),
+            vin_check_digit_ok_series(pd.Series(involved, dtype=object)),
+            strict=True,
+        )
+    )
+    ok = np.array([digit_ok.get(v, False) for v in values[first].tolist()], dtype=bool)
     typo = np.zeros(len(c), dtype=bool)
-    typo[lo[~ok[k[lo]] & ok[k[hi]]]] = True
-    typo[hi[~ok[k[hi]] & ok[k[lo]]]] = True
-    # Mark every candidate row carrying a typo VIN of its cluster.
-    typo_codes = pd.Index(pair_code[first][typo])
-    return typo_codes.get_indexer(pair_code) >= 0 if len(typo_codes) else result
+    typo[lo[~ok[lo] & ok[hi]]] = True
+    typo[hi[~ok[hi] & ok[lo]]] = True
+    # Every candidate row carrying a typo VIN of its cluster.
+    return pd.Index(pair[first][typo]).get_indexer(pair) >= 0
 
 
 def _address_candidates(ctx: _Context) -> _Candidates:
-    (street, has_street), (unit, _) = ctx.normalized("street"), ctx.normalized("unit")
+    (street, has_street), (unit, has_unit) = ctx.normalized("street"), ctx.normalized("unit")
     (zip_, has_zip), (city, has_city) = ctx.normalized("postal_code"), ctx.normalized("city")
-    state, _ = ctx.normalized("state")
+    state, has_state = ctx.normalized("state")
     rows = np.flatnonzero(has_street | has_zip | has_city)
-    # Without street and ZIP, the city and state tell addresses apart.
-    locality = ~(has_street | has_zip)[rows]
-    key = _combine(_factorize(street[rows])[0], _factorize(unit[rows])[0])
-    key = _combine(key, _factorize(zip_[rows])[0])
-    if locality.any():
-        # Rare: a city (and state) but no street and no ZIP.
+    key = _mix(_hash_keys(street[rows], has_street[rows]), _hash_keys(unit[rows], has_unit[rows]))
+    key = _mix(key, _hash_keys(zip_[rows], has_zip[rows]))
+    # Without street and ZIP, the city and state tell addresses apart (rare).
+    locality = np.flatnonzero(~(has_street | has_zip)[rows])
+    if len(locality):
         at = rows[locality]
-        place = np.full(len(rows), -1, dtype=np.int64)
-        place[locality] = _combine(_factorize(city[at])[0], _factorize(state[at])[0])
-        key = _combine(key, place)
+        place = _mix(_hash_keys(city[at], has_city[at]), _hash_keys(state[at], has_state[at]))
+        key[locality] = _mix(key[locality], place)
     return _Candidates(
         rows, np.zeros(len(rows), np.int64), key, np.full(len(rows), None, dtype=object)
     )
@@ -784,20 +824,20 @@ class _Provenance:
         values = np.concatenate([p[2] for p in self.parts])
         rows = np.concatenate([p[3] for p in self.parts])
         rules = np.concatenate([p[4] for p in self.parts])
-        order = _sort(
-            [
-                (cl, self.ctx.n_clusters),
-                (field_codes.astype(np.int64), len(self.FIELDS)),
-                (np.arange(len(cl)), len(cl)),
-            ]
-        )
+        # Rows stay grouped by field, then by cluster: sorting 4M rows by cluster would
+        # cost more than the rest of the provenance together.
+        # Ids as categoricals: codes we already have instead of millions of strings.
         return pd.DataFrame(
             {
-                "cluster_id": self.ctx.cluster_ids.to_numpy()[cl[order]],
-                "field": pd.Categorical.from_codes(field_codes[order], categories=self.FIELDS),
-                "value": pd.Series(values[order], dtype=object),
-                "record_id": pd.Series(self.ctx.record_ids[rows[order]], dtype=object),
-                "rule": pd.Categorical.from_codes(rules[order], categories=_RULE_LABELS),
+                "cluster_id": pd.Categorical.from_codes(
+                    cl, dtype=pd.CategoricalDtype(self.ctx.cluster_ids)
+                ),
+                "field": pd.Categorical.from_codes(field_codes, categories=self.FIELDS),
+                "value": pd.Series(values, dtype=object),
+                "record_id": pd.Categorical.from_codes(
+                    rows, dtype=pd.CategoricalDtype(self.ctx.record_index)
+                ),
+                "rule": pd.Categorical.from_codes(rules, categories=_RULE_LABELS),
             }
         )
 
@@ -890,10 +930,7 @@ def _golden_records(
             length = np.zeros(len(cand.rows), dtype=np.int64)
             for slot, column in enumerate(columns):
                 at = np.flatnonzero(cand.slot == slot)
-                if column in ctx.records.columns:
-                    length[at] = _per_unique(
-                        ctx.records[column].iloc[cand.rows[at]], lambda t: len(str(t).strip())
-                    )
+                length[at] = ctx.raw_length(column, cand.rows[at])
         u = _union(cand, ctx, rule, length)
         unions[name] = (cand, u)
         prov.add_union(name, u, cand.values[u.idx], cand.rows[u.idx], rule)
@@ -914,14 +951,9 @@ def _golden_records(
     addr_rule = rules.rule_for("address")
     addr_len = None
     if addr_rule == "longest":
-        addr_len = sum(
-            _per_unique(ctx.records[c].iloc[addr_cand.rows], lambda t: len(str(t).strip()))
-            for c in ADDRESS_COLUMNS
-            if c in ctx.records.columns
-        )
-        addr_len = (
-            np.asarray(addr_len, dtype=np.int64) if len(addr_cand.rows) else np.zeros(0, np.int64)
-        )
+        addr_len = np.zeros(len(addr_cand.rows), dtype=np.int64)
+        for c in ADDRESS_COLUMNS:
+            addr_len += ctx.raw_length(c, addr_cand.rows)
     addr_u = _union(addr_cand, ctx, addr_rule, addr_len)
     addr_rows = addr_cand.rows[addr_u.idx]
     addr_raw = {c: ctx.raw(c, addr_rows) for c in ADDRESS_COLUMNS}
@@ -929,7 +961,7 @@ def _golden_records(
     for c in ADDRESS_COLUMNS:
         out[c] = _spread(n_cl, addr_u.cl[primary], addr_raw[c][primary])
     addr_text = np.array(
-        [", ".join(p for p in parts if p) for parts in zip(*addr_raw.values(), strict=True)],
+        [", ".join(filter(None, parts)) for parts in zip(*addr_raw.values(), strict=True)],
         dtype=object,
     )
     prov.add_union("address", addr_u, addr_text, addr_rows, addr_rule)
@@ -1035,6 +1067,7 @@ def _context(records: pd.DataFrame, clusters: pd.DataFrame, norm: pd.DataFrame |
         records=records.reset_index(drop=True),
         norm=norm.reset_index(drop=True),
         record_ids=ids,
+        record_index=index,
         cluster=codes.astype(np.int64),
         cluster_ids=pd.Index(uniques, name="cluster_id"),
         rank=rank,
@@ -1047,7 +1080,9 @@ def _golden_frame(ctx: _Context, out: dict[str, np.ndarray]) -> pd.DataFrame:
     n, size = ctx.n_clusters, len(ctx.cluster)
     order = _sort([(ctx.cluster, n), (ctx.rid_rank, size)])
     start = np.searchsorted(ctx.cluster[order], np.arange(n + 1), side="left")
-    ids = [str(i) for i in ctx.record_ids[order].tolist()]
+    ids = ctx.record_ids[order].tolist()
+    if not isinstance(ctx.records["record_id"].dtype, pd.StringDtype):
+        ids = list(map(str, ids))
     bounds = start.tolist()
     joined = [";".join(ids[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     created = ctx.created[order]
@@ -1059,7 +1094,7 @@ def _golden_frame(ctx: _Context, out: dict[str, np.ndarray]) -> pd.DataFrame:
     )
     first[first == latest] = _MISSING_DATE
     last = np.maximum.reduceat(created, start[:-1]) if n else created[:0]
-    frame: dict[str, Any] = {"cluster_id": ctx.cluster_ids.to_numpy()}
+    frame: dict[str, Any] = {"cluster_id": ctx.cluster_ids}
     for column in GOLDEN_COLUMNS[1:-4]:
         frame[column] = pd.Series(out[column], dtype=object)
     frame["record_count"] = np.diff(start)
@@ -1185,20 +1220,15 @@ def _body(
     return {"customer": customer}
 
 
-def _fullmatch(values: np.ndarray, pattern: str) -> np.ndarray:
-    """Which ``values`` (strings) match ``pattern`` entirely; vectorized by Arrow."""
-    text = pd.Series(values, dtype="string[pyarrow]")
-    return text.str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False)
-
-
 def _no_issues() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in ISSUE_COLUMNS})
 
 
-# Conservative: addresses of this shape pass email-validator (the normalizer used it,
-# or its equivalent fast path); anything else is re-checked by the model.
+# Conservative: a normalized address of this shape passes email-validator (the emails
+# normalizer used it, or its equivalent fast path); others are re-checked by the model.
 _PLAIN_EMAIL = re.compile(r"[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,63}")
 _NAME_KEYS = ("firstName", "lastName", "company", "isBusiness")
+_NANP_E164 = re.compile(r"\+1[0-9]{10}")  # the format the API accepts (warning 10015)
 
 
 def _issues(
@@ -1208,44 +1238,53 @@ def _issues(
     vins: tuple[_Candidates, _Union],
     cluster_ids: pd.Index,
 ) -> pd.DataFrame:
-    """``CustomerRequest.validate()`` of every entry, done where a problem is possible.
+    """``CustomerRequest.validate()`` of every entry, run where a problem is possible.
 
     Validating 650k requests one by one takes minutes, and nearly all are clean by
     construction (E.164 phones, emails that passed email-validator, address types
-    PRIMARY/OTHER, the right JSON types). Vectorized checks find the parts that may
-    fail (names, non-NANP phones, unusual emails, VINs that are not 17 valid
-    characters); the model validates those parts, with the same paths as for the whole
-    request, and stays the single authority on what is wrong.
+    PRIMARY/OTHER, the right JSON types). Cheap checks find the parts that may fail
+    (missing names, non-NANP phones, unusual emails, VINs that are not 17 characters);
+    the model validates just those parts, under the paths they have in the whole
+    request, and stays the single authority on what is wrong. A vehicle is validated
+    alone (``Vehicle.validate``): within a request without ``validateVin`` that gives
+    the same issues.
     """
     n = len(golden_json)
     first, last, company = out["first_name"], out["last_name"], out["company"]
-    names = ((first == None) | (last == None)) & (company == None)  # noqa: E711
+    customer_odd = ((first == None) | (last == None)) & (company == None)  # noqa: E711
     odd: dict[str, np.ndarray] = {}
-    for name, pattern in (("phone", r"\+1[0-9]{10}"), ("email", _PLAIN_EMAIL.pattern)):
+    for name, ok in (
+        ("phone", _NANP_E164.fullmatch),
+        ("email", _PLAIN_EMAIL.fullmatch),
+    ):
         cand, u = unions[name]
-        bad = ~_fullmatch(cand.values[u.idx], pattern)
+        values = cand.values[u.idx].tolist()
+        bad = np.fromiter((not ok(v) for v in values), dtype=bool, count=len(values))
         odd[name] = np.zeros(n, dtype=bool)
         odd[name][u.cl[bad]] = True
-    vin_cand, vu = vins
-    bad = ~_fullmatch(vin_cand.values[vu.idx], _VALID_FULL_VIN.pattern)
-    odd["vin"] = np.zeros(n, dtype=bool)
-    odd["vin"][vu.cl[bad]] = True
-    suspect = np.flatnonzero(names | odd["phone"] | odd["email"] | odd["vin"])
-    rows: list[tuple[Any, str, str, str]] = []
-    ids = cluster_ids.to_numpy()
-    for i in suspect.tolist():
-        body = golden_json[i]
-        customer = body["customer"]
+        customer_odd |= odd[name]
+    found: list[tuple[int, str, str, str]] = []
+    for i in np.flatnonzero(customer_odd).tolist():
+        customer = golden_json[i]["customer"]
         part: dict[str, Any] = {k: customer[k] for k in _NAME_KEYS if k in customer}
         if odd["phone"][i]:
             part["phoneNumbers"] = customer["phoneNumbers"]
         if odd["email"][i]:
             part["emails"] = customer["emails"]
-        request: dict[str, Any] = {"customer": part}
-        if odd["vin"][i]:
-            request["vehicles"] = body["vehicles"]
-        for issue in CustomerRequest.from_json(request).validate():
-            rows.append((ids[i], issue.path, issue.message, issue.severity))
-    if not rows:
+        for issue in CustomerRequest.from_json({"customer": part}).validate():
+            found.append((i, issue.path, issue.message, issue.severity))
+    # Normalized VINs of 17 characters never hold I, O or Q: only other lengths can fail.
+    vin_cand, vu = vins
+    vin_values = vin_cand.values[vu.idx].tolist()
+    lengths = np.fromiter(map(len, vin_values), dtype=np.int64, count=len(vin_values))
+    for j in np.flatnonzero(lengths != _FULL_VIN).tolist():
+        vehicle = Vehicle(vin=vin_values[j])
+        for issue in vehicle.validate(f"vehicles[{int(vu.pos[j])}]"):
+            found.append((int(vu.cl[j]), issue.path, issue.message, issue.severity))
+    if not found:
         return _no_issues()
-    return pd.DataFrame(rows, columns=list(ISSUE_COLUMNS), dtype=object)
+    found.sort(key=lambda row: row[0])  # stable: per cluster, customer issues first
+    ids = cluster_ids.to_numpy()
+    frame = pd.DataFrame(found, columns=["code", *ISSUE_COLUMNS[1:]], dtype=object)
+    frame.insert(0, "cluster_id", ids[frame.pop("code").to_numpy(dtype=np.int64)])
+    return frame

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from matching.normalize import addresses, emails, names, phones
+from matching.normalize._vector import map_distinct
 from matching.normalize.frame import EMAIL_COLUMNS, PHONE_COLUMNS, VIN_COLUMNS, normalize_frame
 
 
@@ -30,6 +31,35 @@ def _digits_date(values: pd.Series) -> pd.Series:
 def _id_text(values: pd.Series) -> pd.Series:
     d = values.astype(object).where(values.notna(), None).astype("string").str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
     return d.where(d.str.len() >= 4, None).astype(object)
+
+
+def _address_key(recs: pd.DataFrame, norm: pd.DataFrame) -> pd.Series:
+    """``address_key_series(address_line1, postal_code)``, reusing the normalized street.
+
+    ``norm["street"]`` is read from line 1 joined with line 2; where line 2 is missing or
+    empty that is line 1's street, so the key comes from it without parsing the line again
+    (and ``norm["postal_code"]`` is ``zip_code_series(postal_code)``). Rows with a line 2
+    are keyed from line 1 alone, as before.
+    """
+    line1 = recs["address_line1"] if "address_line1" in recs.columns else norm["street"]
+    zips = recs["postal_code"] if "postal_code" in recs.columns else norm["zip5"]
+    if "address_line1" not in recs.columns:
+        return addresses.address_key_series(line1, zips)
+    if "address_line2" in recs.columns:
+        line2 = recs["address_line2"].astype(object)
+        same = (line2.isna() | (line2 == "")).to_numpy(dtype=bool)
+    else:
+        same = np.ones(len(recs), dtype=bool)
+    parts = map_distinct(norm["street"], addresses._key_part).to_numpy()
+    zip5 = norm["postal_code"].to_numpy(dtype=object)
+    result = np.full(len(recs), None, dtype=object)
+    ok = same & ~(pd.isna(parts) | pd.isna(zip5))
+    if ok.any():
+        result[ok] = parts[ok] + " " + zip5[ok]
+    if not same.all():
+        rest = ~same
+        result[rest] = addresses.address_key_series(line1[rest], zips[rest]).to_numpy()
+    return pd.Series(result, dtype=object)
 
 
 @dataclass
@@ -88,7 +118,5 @@ def prepare(
     norm["first_canon"] = names.canonical_first_series(norm["first_name"])
     norm["first_phon"] = names.name_phonetic_series(norm["first_name"])
     norm["last_phon"] = names.name_phonetic_series(norm["last_name"])
-    line1 = recs["address_line1"] if "address_line1" in recs.columns else norm["street"]
-    zips = recs["postal_code"] if "postal_code" in recs.columns else norm["zip5"]
-    norm["address_key"] = addresses.address_key_series(line1, zips)
+    norm["address_key"] = _address_key(recs, norm)
     return Prepared(records=recs, norm=norm)
