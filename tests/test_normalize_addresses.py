@@ -657,3 +657,15 @@ def test_prepare_address_key_equals_address_key_series_of_line1() -> None:
     prep = prepare(raw)
     expected = address_key_series(prep.records["address_line1"], prep.records["postal_code"])
     assert prep.norm["address_key"].tolist() == expected.tolist()
+
+
+def test_zip_fast_path_agrees_with_the_scalar_rules() -> None:
+    rng = np.random.default_rng(5)
+    fives = [f"{n:05d}" for n in rng.integers(0, 100_000, 3000)] + ["00000", "99999", "00501"]
+    texts = fives + [f"{z}-{n:04d}" for z, n in zip(fives, rng.integers(0, 10_000, len(fives)))]
+    texts += [f"{z}{n:04d}" for z, n in zip(fives[:500], rng.integers(0, 10_000, 500))]
+    texts += [f"  {z} " for z in fives[:200]] + ["K1A 0B1", "k1a0b1", "2134", "90001.0", "9000", "ABCDE", "90001-12"]
+    series = pd.Series(texts, dtype=object)
+    for country in (None, "US", "United States"):
+        expected = [zip_code(t, country) for t in texts]
+        assert zip_code_series(series, country).tolist() == expected

@@ -668,8 +668,27 @@ def _with_country(values: pd.Series, func: Any, country: Any) -> pd.Series:
     return pd.Series(result, index=values.index, name=values.name, dtype=object)
 
 
+# The common spellings of a US ZIP: 5 digits, ZIP+4 with or without the dash.
+_ZIP_FAST = r"^\s*(?P<zip>[0-9]{5})(?:-?[0-9]{4})?\s*$"
+
+
+def _zip_batch(texts: np.ndarray, country: str | None) -> np.ndarray:
+    """:func:`zip_code` over distinct texts: plain US ZIPs by a vectorized regex, the rest one by one."""
+    arr = pa.array(texts, type=pa.string())
+    matched = pc.match_substring_regex(arr, _ZIP_FAST).fill_null(False).to_numpy(zero_copy_only=False)
+    first5 = pc.extract_regex(arr, _ZIP_FAST).field(0).to_numpy(zero_copy_only=False)
+    out = np.where(matched, first5.astype(object), None)
+    # 00000 is junk, and unmatched texts (Canadian codes, floats, noise) need the full rules.
+    slow = pd.isna(out) | (out == "00000")
+    out[slow] = apply_scalar(texts[slow], zip_code, country=country)
+    return out
+
+
 def zip_code_series(values: pd.Series, country: Any = None) -> pd.Series:
     """Vectorized :func:`zip_code`; ``country`` may be one value or a Series aligned with ``values``."""
+    if not isinstance(country, pd.Series) and _country_code(country) in (None, "US"):
+        code = _country_code(country)
+        return map_distinct_batch(values, lambda texts: _zip_batch(texts, code))
     return _with_country(values, zip_code, country)
 
 
