@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint bench clean
+.PHONY: install demo test test-slow lint bench bench-compare clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/normalize.py
+	$(PY) benchmarks/realtime.py
+
+# Side by side with Splink, recordlinkage and custmatch (the `bench` extra); writes benchmarks/RESULTS.md.
+bench-compare: install
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) benchmarks/compare.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
