@@ -54,6 +54,7 @@ from matching.model import (
     CustomerWithVehicles,
     validate_search_params,
 )
+from matching.privacy import mask
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -161,19 +162,6 @@ class TransportError(MyKaarmaError):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def mask(value: Any) -> str:
-    """A value with most characters hidden, for logs and explanations:
-    ``j***e@example.com``, ``98****06``."""
-    text = str(value)
-    if "@" in text:
-        local, _, domain = text.partition("@")
-        return (local[:1] + "***" + local[-1:] if len(local) > 2 else "***") + "@" + domain
-    if len(text) <= 4:
-        return "*" * len(text)
-    keep = max(1, len(text) // 5)
-    return text[:keep] + "*" * (len(text) - 2 * keep) + text[-keep:]
 
 
 class TokenBucket:

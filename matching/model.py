@@ -44,6 +44,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
+from matching.privacy import mask
+
 __all__ = [
     "ABSENT",
     "Absent",
@@ -739,7 +741,7 @@ def _phone_entry_issues(entry: Any, path: str) -> tuple[list[ValidationIssue], b
         issues.append(
             _warning(
                 number_path,
-                f"phone number {number!r} must be +1 followed by 10 digits, like +1310xxxxxxx",
+                f"phone number {mask(number)!r} must be +1 followed by 10 digits, like +1310xxxxxxx",
                 10015,
             )
         )
@@ -788,7 +790,7 @@ def _email_entry_issues(entry: Any, path: str) -> tuple[list[ValidationIssue], b
         return [], False  # already a type error
     # [INF] surrounding whitespace is ignored for the check.
     if not _email_ok(value.strip()):
-        return [_warning(address_path, f"email address {value!r} is not valid")], False
+        return [_warning(address_path, f"email address {mask(value)!r} is not valid")], False
     return [], True
 
 

@@ -20,23 +20,23 @@ from matching.pipeline.cluster import cluster
 from matching.pipeline.compare import COMPARISONS, KIND_NAMES, MISSING, PROFILED_COLUMNS, compare
 from matching.pipeline.prepare import prepare
 from matching.pipeline.result import DedupeResult
-from matching.pipeline.scoring import MATCH, FellegiSunterModel, Thresholds, rules_decisions, score, train
+from matching.pipeline.scoring import (
+    MATCH,
+    FellegiSunterModel,
+    Thresholds,
+    rules_decisions,
+    score,
+    train,
+)
+from matching.privacy import mask
 
 log = logging.getLogger(__name__)
 
 SCORERS = ("fellegi-sunter", "rules")
 
 
-def mask_value(value: Any) -> str:
-    """A value with most characters hidden: ``j***e@example.com``, ``+1310*****00``."""
-    text = str(value)
-    if "@" in text:
-        local, _, domain = text.partition("@")
-        return (local[:1] + "***" + local[-1:] if len(local) > 2 else "***") + "@" + domain
-    if len(text) <= 4:
-        return "*" * len(text)
-    keep = max(2, len(text) // 5)
-    return text[:keep] + "*" * (len(text) - 2 * keep) + text[-keep:]
+#: Masking for reports and profiles (one implementation: :func:`matching.privacy.mask`).
+mask_value = mask
 
 
 def _progress(enabled: bool) -> Callable[[str], None]:
