@@ -90,6 +90,7 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("dob_surname", columns=("dob", "last_phon")),
     BlockingRule("dob_first", columns=("dob", "first_canon")),
     BlockingRule("dob_zip", columns=("dob", "zip5")),
+    BlockingRule("dob_any_name", slots=("dob_first_phon", "dob_last_phon")),
     BlockingRule("phonetic_names", columns=("first_phon", "last_phon"), max_group=30),
 )
 

@@ -118,5 +118,9 @@ def prepare(
     norm["first_canon"] = names.canonical_first_series(norm["first_name"])
     norm["first_phon"] = names.name_phonetic_series(norm["first_name"])
     norm["last_phon"] = names.name_phonetic_series(norm["last_name"])
+    # Date of birth with either name's sound: finds pairs whose first and last names swapped.
+    for col, name_col in (("dob_first_phon", "first_phon"), ("dob_last_phon", "last_phon")):
+        ok = norm["dob"].notna() & norm[name_col].notna()
+        norm[col] = (norm["dob"].astype(object) + "|" + norm[name_col].astype(object)).where(ok, None)
     norm["address_key"] = _address_key(recs, norm)
     return Prepared(records=recs, norm=norm)

@@ -374,7 +374,7 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
     business = is_business(prep)
     identifying = (
         np.isin(lv["phone"], [0, 1]) | np.isin(lv["email"], [0, 1]) | np.isin(lv["vin"], [0, 1, 2])
-        | (lv["customer_key"] == 0) | np.isin(lv["id_number"], [0, 1]) | (lv["date_of_birth"] == 0)
+        | (lv["customer_key"] == 0) | np.isin(lv["id_number"], [0, 1]) | np.isin(lv["date_of_birth"], [0, 1])
     )
     same_address = np.isin(lv["address"], [0, 1])
     evidence = identifying | same_address
