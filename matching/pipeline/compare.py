@@ -398,6 +398,23 @@ def _evidence_levels(
 # --------------------------------------------------------------------------- main
 
 
+TYPO, DIFFERENT = 2, 4  # first_name levels
+
+
+def two_common_names(prep: Prepared, a: np.ndarray, b: np.ndarray, *, share: float = 0.0002, floor: int = 3) -> np.ndarray:
+    """True where both first names are common in this file (each carried by at least
+    ``max(floor, share * n)`` records).
+
+    A one-letter difference between two common names (Cory/Cody, Lily/Lila, Julian/Julia)
+    is two people, often twins; a typo makes a rare spelling (Jonny/Johnn).
+    """
+    codes, _ = pd.factorize(prep.norm["first_name"], use_na_sentinel=True)
+    counts = np.bincount(codes[codes >= 0], minlength=int(codes.max()) + 1 if len(codes) else 0)
+    common = np.zeros(len(counts) + 1, dtype=bool)
+    common[:-1] = counts >= max(floor, share * prep.n)
+    return common[codes[a]] & common[codes[b]]  # code -1 indexes the trailing False
+
+
 def record_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     """Levels of the comparisons that need no value profile: names, address, company.
 
@@ -454,6 +471,7 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
     levels.update(record_levels(prep, a, b))
     first = levels["first_name"]
     swapped = levels.pop("_swapped").astype(bool)
+    first[two_common_names(prep, a, b) & (first == TYPO)] = DIFFERENT
 
     # Two records are different people when their first names or generations differ.
     incompatible = (first == COMPARISON_BY_NAME["first_name"].index("different")) | (levels["suffix"] == 2)
