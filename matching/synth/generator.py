@@ -28,34 +28,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from matching.normalize.frame import CANONICAL_COLUMNS
 from matching.synth.config import GeneratorConfig
 from matching.synth.export import Export
 from matching.synth.tags import MAX_PARTNERS, TAG_KINDS, hard_negative_pairs
 from matching.synth.vocab import load_vocabulary
 from matching.synth.world import World, digits
 
-CUSTOMER_COLUMNS: tuple[str, ...] = (
-    "record_id",
-    "customer_key",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "company",
-    "phone_1",
-    "phone_2",
-    "email_1",
-    "email_2",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "vin_1",
-    "vin_2",
-    "vin_3",
-    "created_at",
-)
+# The export's columns are the project's canonical export columns (one definition).
+CUSTOMER_COLUMNS: tuple[str, ...] = CANONICAL_COLUMNS
 TRUTH_COLUMNS: tuple[str, ...] = ("record_id", "entity_id")
 TAG_COLUMNS: tuple[str, ...] = ("record_id_a", "record_id_b", "kind")
 __all__ = [
