@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from matching.evaluate import evaluate
@@ -245,3 +245,27 @@ def test_exact_copy_joins_its_cluster() -> None:
         res = cluster(prep, cp.a[m], cp.b[m], scores.weight[m])
         lab = dict(zip(prep.record_ids, res.labels))
         assert lab["ZZCOPY"] == lab[full.iloc[k]["record_id"]]
+
+
+def test_dealer_phone_is_junk_and_placeholders_never_normalize() -> None:
+    rows = [
+        _rec(record_id="A", first_name="Ann", last_name="Lee", phone_1="478.499.8742"),
+        _rec(record_id="B", first_name="Bo", last_name="Kim", phone_2="(478) 499-8742"),
+        _rec(record_id="C", first_name="Cy", last_name="Ray", phone_1="310-555-0142"),
+    ]
+    prep = prepare(pd.DataFrame(rows), dealer_phones=("+1 478 499 8742",))
+    assert prep.norm["phone_1_junk"].tolist() == [True, False, False]
+    assert prep.norm["phone_2_junk"].tolist() == [False, True, False]
+
+
+@example("000-000-0000")
+@example("(310) 999-9999")
+@example("123-456-7890")
+@example("987.654.3210")
+@example("555 555 5555")
+@given(st.from_regex(r"\(?[0-9]{3}\)?[ .-]?[0-9]{3}[ .-]?[0-9]{4}", fullmatch=True))
+def test_placeholder_phones_never_normalize_to_a_number(text: str) -> None:
+    # prepare() relies on this: a valid normalized phone is junk only as the dealer's own.
+    from matching.normalize.phones import is_placeholder_phone, phone
+
+    assert not (is_placeholder_phone(text) and phone(text) is not None)

@@ -103,9 +103,11 @@ def prepare(
         norm[f"{col}_junk"] = emails.is_placeholder_email_series(raw, dealer_domains=dealer_domains).to_numpy(bool) & norm[col].notna().to_numpy()
         # Match on the provider-folded key (gmail dots and +tags are one mailbox).
         norm[col] = emails.email_match_key_series(norm[col])
+    dealer_e164 = {e for e in (phones.phone(p, region=region) for p in dealer_phones) if e}
     for col in PHONE_COLUMNS:
-        raw = recs[col] if col in recs.columns else norm[col]
-        norm[f"{col}_junk"] = phones.is_placeholder_phone_series(raw, extra=dealer_phones).to_numpy(bool) & norm[col].notna().to_numpy()
+        # phone() already gives None for placeholder patterns (000-000-0000, 123-456-7890,
+        # one repeated digit), so a valid number is junk only when it is the dealer's own.
+        norm[f"{col}_junk"] = norm[col].isin(dealer_e164).to_numpy(bool) & norm[col].notna().to_numpy()
     for k, col in enumerate(VIN_COLUMNS, start=1):
         v = norm[col]
         norm[f"vin8_{k}"] = v.where(v.str.len() >= 8, None).str[-8:].astype(object)
