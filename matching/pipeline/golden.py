@@ -1188,19 +1188,8 @@ def _address(
     country: str | None,
     preferred: bool,
 ) -> dict[str, Any]:
-    item: dict[str, Any] = {}
-    if line1 is not None:
-        item["line1"] = line1
-    if line2 is not None:
-        item["line2"] = line2
-    if city is not None:
-        item["city"] = city
-    if state is not None:
-        item["state"] = state
-    if zip_ is not None:
-        item["zip"] = zip_
-    if country is not None:
-        item["country"] = country
+    fields = (("line1", line1), ("line2", line2), ("city", city), ("state", state), ("zip", zip_), ("country", country))
+    item: dict[str, Any] = {k: v for k, v in fields if v is not None}
     item["type"] = "PRIMARY" if preferred else "OTHER"
     item["isPreferred"] = preferred
     return item
@@ -1221,17 +1210,8 @@ def _body(
     """One request body; empty values are left out, as in
     :func:`matching.records.request_from_row` (a business customer is one with a company
     and without a full person name)."""
-    customer: dict[str, Any] = {}
-    if key is not None:
-        customer["customerKey"] = key
-    if first is not None:
-        customer["firstName"] = first
-    if middle is not None:
-        customer["middleName"] = middle
-    if last is not None:
-        customer["lastName"] = last
-    if company is not None:
-        customer["company"] = company
+    names = (("customerKey", key), ("firstName", first), ("middleName", middle), ("lastName", last), ("company", company))
+    customer: dict[str, Any] = {k: v for k, v in names if v is not None}
     # Always stated: an update must not leave a stale flag from an earlier push.
     customer["isBusiness"] = business
     if phones:
