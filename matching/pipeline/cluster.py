@@ -22,7 +22,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from matching.pipeline.blocking import _group_pairs
-from matching.pipeline.compare import TYPO, _code_levels, _first_levels, _pairwise_on_distinct, two_common_names
+from matching.pipeline.compare import _code_levels, _pairwise_on_distinct, name_levels
 from matching.pipeline.prepare import Prepared
 
 FIRST_DIFFERENT = 4  # index of "different" in the first_name comparison
@@ -43,8 +43,7 @@ def conflicts(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     business and a person, or different first names (unless an identity number or the
     date of birth agrees)."""
     norm = prep.norm
-    first = _pairwise_on_distinct(norm["first_name"], a, b, _first_levels)
-    first[two_common_names(prep, a, b) & (first == TYPO)] = FIRST_DIFFERENT
+    first, _, _ = name_levels(prep, a, b)
     suffix = norm["suffix"].to_numpy(dtype=object)
     sa, sb = suffix[a], suffix[b]
     gen = pd.notna(sa) & pd.notna(sb) & (sa != sb)

@@ -21,6 +21,7 @@ The levels of those fields say which kind of value was shared, so the scorer can
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -398,7 +399,8 @@ def _evidence_levels(
 # --------------------------------------------------------------------------- main
 
 
-TYPO, DIFFERENT = 2, 4  # first_name levels
+TYPO, INITIAL, DIFFERENT = 2, 3, 4  # first_name levels
+LAST_DIFFERENT = 3  # last_name level
 
 
 def two_common_names(prep: Prepared, a: np.ndarray, b: np.ndarray, *, share: float = 0.0002, floor: int = 3) -> np.ndarray:
@@ -415,20 +417,200 @@ def two_common_names(prep: Prepared, a: np.ndarray, b: np.ndarray, *, share: flo
     return common[codes[a]] & common[codes[b]]  # code -1 indexes the trailing False
 
 
+def _pairwise_cross(
+    x: pd.Series, y: pd.Series, a: np.ndarray, b: np.ndarray, func: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """``func(x[a], y[b])`` once per distinct value pair, for two columns of one kind of text."""
+    codes, uniques = pd.factorize(pd.concat([x, y], ignore_index=True), use_na_sentinel=True)
+    cx, cy = codes[: len(x)][a], codes[len(x) :][b]
+    out = np.full(len(a), MISSING, dtype=np.int8)
+    ok = (cx >= 0) & (cy >= 0)
+    if not ok.any():
+        return out
+    k = len(uniques)
+    pair_key, inverse = np.unique(cx[ok].astype(np.int64) * k + cy[ok], return_inverse=True)
+    u = np.asarray(uniques, dtype=object)
+    out[ok] = func(u[pair_key // k], u[pair_key % k])[inverse]
+    return out
+
+
+#: Levels a crosswise comparison must reach to count as swapped names (first: exact,
+#: nickname, typo or initial; last: exact or typo).
+_CROSS_FIRST_OK, _CROSS_LAST_OK = 3, 1
+
+
+def _swapped_names(norm: pd.DataFrame, a: np.ndarray, b: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Where first and last name are swapped between the records, compare them crosswise.
+
+    Exports swap the two fields (``Brown, Christopher``) and then add their usual noise,
+    so a swap is recognized when the crosswise comparison agrees at least at typo level
+    on both names and does better than the straight one. ``first`` and ``last`` are
+    updated in place with the crosswise levels; returns the swapped mask.
+    """
+    candidates = ((first == DIFFERENT) | (last == LAST_DIFFERENT)) & (first != 0)
+    idx = np.nonzero(candidates)[0]
+    swapped = np.zeros(len(a), dtype=bool)
+    if not len(idx):
+        return swapped
+    ia, ib = a[idx], b[idx]
+    fn, ln = norm["first_name"], norm["last_name"]
+    # Crosswise, (a's first, b's last) are both first names if b was swapped, both last
+    # names if a was: try both readings and keep the better, so the result is symmetric.
+    x_first = _pairwise_cross(fn, ln, ia, ib, _first_levels)
+    y_last = _pairwise_cross(ln, fn, ia, ib, _last_levels)
+    y_first = _pairwise_cross(ln, fn, ia, ib, _first_levels)
+    x_last = _pairwise_cross(fn, ln, ia, ib, _last_levels)
+    worst = np.int16(99)
+    rank1 = np.where((x_first < 0) | (y_last < 0), worst, x_first.astype(np.int16) * 8 + y_last)
+    rank2 = np.where((y_first < 0) | (x_last < 0), worst, y_first.astype(np.int16) * 8 + x_last)
+    second = rank2 < rank1
+    cross_first = np.where(second, y_first, x_first)
+    cross_last = np.where(second, x_last, y_last)
+    ok = (cross_first >= 0) & (cross_first <= _CROSS_FIRST_OK) & (cross_last >= 0) & (cross_last <= _CROSS_LAST_OK)
+    # Better than the straight comparison: the straight way has a "different" in it.
+    hit = idx[ok]
+    swapped[hit] = True
+    first[hit] = cross_first[ok]
+    last[hit] = cross_last[ok]
+    return swapped
+
+
+def _deletes(words: list[str]) -> pd.DataFrame:
+    """Each word with every form of it missing one letter (and itself): the keys on which
+    two words one substitution, insertion, deletion or transposition apart meet."""
+    rows_word, rows_key = [], []
+    for w in words:
+        rows_word.append(w)
+        rows_key.append(w)
+        for i in range(len(w)):
+            rows_word.append(w)
+            rows_key.append(w[:i] + w[i + 1 :])
+    return pd.DataFrame({"word": rows_word, "key": rows_key})
+
+
+def _spelling_repairs(rare: list[str], known: list[str]) -> dict[str, frozenset[str]]:
+    """For each rare word, the known words one edit away (two for 8+ letters is not tried:
+    a rare long word two edits from a known one is left alone)."""
+    if not rare or not known:
+        return {}
+    joined = _deletes(rare).merge(_deletes(known), on="key", suffixes=("_rare", "_known"))
+    joined = joined[joined["word_rare"] != joined["word_known"]].drop_duplicates(["word_rare", "word_known"])
+    if joined.empty:
+        return {}
+    x = joined["word_rare"].to_numpy(dtype=object)
+    y = joined["word_known"].to_numpy(dtype=object)
+    ok = process.cpdist(list(x), list(y), scorer=OSA.distance, workers=1) <= 1
+    out: dict[str, set[str]] = {}
+    for r, k in zip(x[ok], y[ok]):
+        out.setdefault(r, set()).add(k)
+    return {r: frozenset(v) for r, v in out.items()}
+
+
+#: A first name is "rare" (a candidate misspelling) when at most this many records carry
+#: it, or this share of the file, whichever is more; "known" names are those of the
+#: nickname table plus those carried by at least ``_KNOWN_SHARE`` of the file (3 minimum).
+_RARE_RECORDS, _RARE_SHARE, _KNOWN_SHARE = 2, 0.00001, 0.00002
+
+
+@functools.cache
+def real_first_names() -> frozenset[str]:
+    """First names known to be real: the 1990 US census lists (``names`` package), the
+    nickname table and ``matching/data/first_names_recent.csv``. A name in this set is
+    never treated as a misspelling of another (Ava is not a typo of Eva)."""
+    from importlib import resources
+
+    from matching.normalize.names import _table, read_table
+
+    out: set[str] = set(_table().keys)
+    for file_name in ("dist.male.first", "dist.female.first"):
+        text = resources.files("names").joinpath(file_name).read_text(encoding="utf-8")
+        out.update(line.split()[0].lower() for line in text.splitlines() if line.strip())
+    out.update(row[0].strip().lower() for row in read_table("first_names_recent.csv"))
+    return frozenset(out)
+
+
+def _misspelled_first_names(
+    prep: Prepared, a: np.ndarray, b: np.ndarray, first: np.ndarray, swapped: np.ndarray
+) -> None:
+    """Upgrade "different" first names to typo/initial level where one side is a rare
+    spelling one edit from a known name that agrees with the other side.
+
+    Catches what the pairwise rules miss because the noise is compound: a replaced first
+    letter (Eavid/David), a typo in a nickname (Jimmis/James via Jimmy, Ejffrey/Jeff via
+    Jeffrey), an initial of the formal name behind a nickname (M./Lisa via Melissa). Only
+    a *rare* spelling (a handful of records in the file, and not a real name per
+    :func:`real_first_names`) is repaired: two real names one letter apart (Ava/Eva,
+    twins) are never touched.
+    """
+    from matching.normalize.names import nickname_keys
+
+    todo = np.nonzero((first == DIFFERENT) & ~swapped)[0]
+    if not len(todo):
+        return
+    heads = prep.norm["first_name"].str.split(" ", n=1).str[0]
+    codes, uniques = pd.factorize(heads, use_na_sentinel=True)
+    u = np.asarray(uniques, dtype=object)
+    counts = np.bincount(codes[codes >= 0], minlength=len(u))
+    real = real_first_names()
+    rare_max = max(_RARE_RECORDS, _RARE_SHARE * prep.n)
+    known_min = max(3, _KNOWN_SHARE * prep.n)
+    ca, cb = codes[a[todo]], codes[b[todo]]
+    ok = (ca >= 0) & (cb >= 0)
+    todo, ca, cb = todo[ok], ca[ok], cb[ok]
+    k = len(u)
+    key, inverse = np.unique(np.minimum(ca, cb).astype(np.int64) * k + np.maximum(ca, cb), return_inverse=True)
+    xs, ys = key // k, key % k
+    involved = np.unique(np.concatenate([xs, ys]))
+    rare = [u[c] for c in involved if counts[c] <= rare_max and u[c] not in real and len(u[c]) >= 3]
+    known = sorted(real | {u[c] for c in np.nonzero(counts >= known_min)[0]})
+    repairs = _spelling_repairs(rare, known)
+    level = np.full(len(key), DIFFERENT, dtype=np.int8)
+    # Only pairs with a repairable spelling or an initial can change.
+    interesting = np.zeros(len(u), dtype=bool)
+    interesting[[i for i, w in enumerate(u) if w in repairs or len(w) == 1]] = True
+    for i in np.nonzero(interesting[xs] | interesting[ys])[0].tolist():
+        cx, cy = int(xs[i]), int(ys[i])
+        x, y = u[cx], u[cy]
+        if len(x) == 1 or len(y) == 1:
+            # An initial of the formal name behind a nickname (M. for Lisa, from Melissa).
+            initial, full = (x, y) if len(x) == 1 else (y, x)
+            if len(full) > 1 and any(n.startswith(initial) for n in nickname_keys(full)):
+                level[i] = INITIAL
+            continue
+        forms_x = repairs.get(x, frozenset()) | {x}
+        forms_y = repairs.get(y, frozenset()) | {y}
+        if len(forms_x) == 1 and len(forms_y) == 1:
+            continue
+        if not forms_x.isdisjoint(forms_y) or any(
+            not nickname_keys(p).isdisjoint(nickname_keys(q)) and nickname_keys(p) for p in forms_x for q in forms_y
+        ):
+            level[i] = TYPO
+    first[todo] = level[inverse]
+
+
+def name_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First- and last-name levels of pairs, and where the two were swapped.
+
+    One definition for scoring and for the cluster guard: straight comparison, then
+    swapped fields (with their own noise), then two common names one letter apart
+    counted as different people (twins), then rare misspellings repaired.
+    """
+    norm = prep.norm
+    first = _pairwise_on_distinct(norm["first_name"], a, b, _first_levels)
+    last = _pairwise_on_distinct(norm["last_name"], a, b, _last_levels)
+    swapped = _swapped_names(norm, a, b, first, last)
+    first[two_common_names(prep, a, b) & (first == TYPO)] = DIFFERENT
+    _misspelled_first_names(prep, a, b, first, swapped)
+    return first, last, swapped
+
+
 def record_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     """Levels of the comparisons that need no value profile: names, address, company.
 
     Also returns ``_swapped`` (first and last name swapped between the records).
     """
     norm = prep.norm
-    first = _pairwise_on_distinct(norm["first_name"], a, b, _first_levels)
-    last = _pairwise_on_distinct(norm["last_name"], a, b, _last_levels)
-    # First and last name swapped: compare crosswise where the straight way disagrees.
-    fn = norm["first_name"].to_numpy(dtype=object)
-    ln = norm["last_name"].to_numpy(dtype=object)
-    swapped = (first != 0) & pd.notna(fn[a]) & pd.notna(ln[a]) & (fn[a] == ln[b]) & (ln[a] == fn[b])
-    first[swapped] = 0
-    last[swapped] = 0
+    first, last, swapped = name_levels(prep, a, b)
     zips = norm["zip5"].to_numpy(dtype=object)
     key = norm["address_key"].to_numpy(dtype=object)
     addr = np.full(len(a), MISSING, dtype=np.int8)
@@ -471,7 +653,6 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
     levels.update(record_levels(prep, a, b))
     first = levels["first_name"]
     swapped = levels.pop("_swapped").astype(bool)
-    first[two_common_names(prep, a, b) & (first == TYPO)] = DIFFERENT
 
     # Two records are different people when their first names or generations differ.
     incompatible = (first == COMPARISON_BY_NAME["first_name"].index("different")) | (levels["suffix"] == 2)
