@@ -22,7 +22,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from matching.pipeline.blocking import _group_pairs
-from matching.pipeline.compare import _code_levels, _pairwise_on_distinct, name_levels
+from matching.pipeline.compare import _code_levels, _pairwise_on_distinct, business_view, name_levels
 from matching.pipeline.prepare import Prepared
 
 FIRST_DIFFERENT = 4  # index of "different" in the first_name comparison
@@ -56,8 +56,9 @@ def conflicts(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def is_business(prep: Prepared) -> np.ndarray:
-    """A record with a company and no first name is a business account."""
-    return (prep.norm["company"].notna() & prep.norm["first_name"].isna()).to_numpy()
+    """A record with a company and no first name is a business account (a company name
+    kept in ``last_name`` counts: see :func:`matching.pipeline.compare.business_view`)."""
+    return business_view(prep)[1]
 
 
 def _find(parent: list[int], x: int) -> int:

@@ -460,18 +460,31 @@ def _swapped_names(norm: pd.DataFrame, a: np.ndarray, b: np.ndarray, first: np.n
     y_last = _pairwise_cross(ln, fn, ia, ib, _last_levels)
     y_first = _pairwise_cross(ln, fn, ia, ib, _first_levels)
     x_last = _pairwise_cross(fn, ln, ia, ib, _last_levels)
+    def passing(f: np.ndarray, l: np.ndarray) -> np.ndarray:
+        return (f >= 0) & (f <= _CROSS_FIRST_OK) & (l >= 0) & (l <= _CROSS_LAST_OK)
+
     worst = np.int16(99)
-    rank1 = np.where((x_first < 0) | (y_last < 0), worst, x_first.astype(np.int16) * 8 + y_last)
-    rank2 = np.where((y_first < 0) | (x_last < 0), worst, y_first.astype(np.int16) * 8 + x_last)
+    rank1 = np.where(passing(x_first, y_last), x_first.astype(np.int16) * 8 + y_last, worst)
+    rank2 = np.where(passing(y_first, x_last), y_first.astype(np.int16) * 8 + x_last, worst)
     second = rank2 < rank1
     cross_first = np.where(second, y_first, x_first)
     cross_last = np.where(second, x_last, y_last)
-    ok = (cross_first >= 0) & (cross_first <= _CROSS_FIRST_OK) & (cross_last >= 0) & (cross_last <= _CROSS_LAST_OK)
+    ok = passing(cross_first, cross_last)
     # Better than the straight comparison: the straight way has a "different" in it.
     hit = idx[ok]
     swapped[hit] = True
     first[hit] = cross_first[ok]
     last[hit] = cross_last[ok]
+    # One record has a first name only and it is the other's last name ("Wright" / "Robrt
+    # Wright"): the surname was typed in the wrong field, the first name is unknown.
+    lone = ~ok & (first[idx] == DIFFERENT)
+    fa, la = fn.to_numpy(dtype=object)[ia], ln.to_numpy(dtype=object)[ia]
+    fb, lb = fn.to_numpy(dtype=object)[ib], ln.to_numpy(dtype=object)[ib]
+    only_first_b = pd.isna(lb) & pd.notna(fb) & pd.notna(la)
+    only_first_a = pd.isna(la) & pd.notna(fa) & pd.notna(lb)
+    moved = lone & ((only_first_b & (fb == la)) | (only_first_a & (fa == lb)))
+    first[idx[moved]] = MISSING
+    last[idx[moved]] = 0
     return swapped
 
 
@@ -604,6 +617,43 @@ def name_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarra
     return first, last, swapped
 
 
+def business_view(prep: Prepared) -> tuple[pd.Series, np.ndarray]:
+    """Each record's company as matched (normalized) and whether it is a business account.
+
+    A business account has a company and no first name. Old DMS habit: the business name
+    sits in ``last_name`` with ``company`` empty ("Sullivan Moving, L.L.C."). Such a
+    record (no first name, no company) is a business when its last name carries a legal
+    form, or when, two words or more, it is a company name found elsewhere in the file;
+    its company is then read from the last name. Computed once per ``Prepared``.
+    """
+    cached = prep.__dict__.get("_business_view")
+    if cached is not None:
+        return cached
+    from matching.normalize.names import company_series
+
+    norm = prep.norm
+    comp = norm["company"].astype(object)
+    first_missing = norm["first_name"].isna().to_numpy()
+    last = norm["last_name"].astype(object)
+    maybe = first_missing & comp.isna().to_numpy() & last.notna().to_numpy()
+    if maybe.any():
+        raw_last = prep.records["last_name"] if "last_name" in prep.records.columns else last
+        as_company = company_series(raw_last[maybe]).to_numpy(dtype=object)
+        last_m = last.to_numpy(dtype=object)[maybe]
+        known = set(comp.dropna().tolist())
+        legal_form = np.array(
+            [c is not None and c != n and n.startswith(c) for c, n in zip(as_company, last_m)], dtype=bool
+        )
+        in_file = np.array([c is not None and " " in c and c in known for c in as_company], dtype=bool)
+        hit = legal_form | in_file
+        comp = comp.copy()
+        idx = np.nonzero(maybe)[0][hit]
+        comp.iloc[idx] = as_company[hit]
+    business = (comp.notna().to_numpy() & first_missing)
+    prep.__dict__["_business_view"] = (comp, business)
+    return comp, business
+
+
 def record_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     """Levels of the comparisons that need no value profile: names, address, company.
 
@@ -625,7 +675,7 @@ def record_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> dict[str, np.
         "suffix": _suffix_levels(norm["suffix"], a, b),
         "middle_name": _pairwise_on_distinct(norm["middle_name"], a, b, _middle_levels),
         "address": addr,
-        "company": _pairwise_on_distinct(norm["company"], a, b, _company_levels),
+        "company": _pairwise_on_distinct(business_view(prep)[0], a, b, _company_levels),
         "date_of_birth": _pairwise_on_distinct(norm["dob"], a, b, _code_levels),
         "id_number": _pairwise_on_distinct(norm["id_number"], a, b, _code_levels),
         "_swapped": swapped,
