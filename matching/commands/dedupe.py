@@ -23,7 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dealer-phone", action="append", default=[], help="the dealer's own phone (junk); repeatable")
     parser.add_argument("--dealer-domain", action="append", default=[], help="the dealer's email domain (junk); repeatable")
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (it is shown only when stderr is a terminal)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
             max_cluster_size=args.max_cluster_size,
             dealer_phones=tuple(args.dealer_phone),
             dealer_domains=tuple(args.dealer_domain),
-            progress=not args.quiet and sys.stdout.isatty(),
+            progress=not args.quiet and sys.stderr.isatty(),
         )
     except (OSError, ValueError) as exc:
         print(f"matching dedupe: {exc}", file=sys.stderr)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +38,30 @@ SCORERS = ("fellegi-sunter", "rules")
 mask_value = mask
 
 
-def _progress(enabled: bool) -> Callable[[str], None]:
-    start = time.perf_counter()
+#: The stages of :func:`dedupe`, in order: one tick of the progress bar each.
+STAGES = ("read", "normalize", "candidates", "compare", "score", "cluster", "golden")
 
-    def step(message: str) -> None:
+
+class _Progress:
+    """A progress bar over the stages (tqdm on stderr), showing the running stage and
+    what the last one found; silent when disabled (the default, and when not a TTY)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bar = None
         if enabled:
-            print(f"[{time.perf_counter() - start:7.1f}s] {message}", flush=True)
+            from tqdm import tqdm
 
-    return step
+            self.bar = tqdm(total=len(STAGES), unit="stage", desc=STAGES[0], leave=True,
+                            bar_format="{desc:<34} {bar:20} {n_fmt}/{total_fmt} [{elapsed}]")
+
+    def __call__(self, message: str) -> None:
+        if self.bar is None:
+            return
+        self.bar.update(1)
+        following = STAGES[self.bar.n] if self.bar.n < len(STAGES) else "done"
+        self.bar.set_description_str(f"{following} ({message})"[:34])
+        if self.bar.n >= len(STAGES):
+            self.bar.close()
 
 
 def dedupe(
@@ -74,7 +89,7 @@ def dedupe(
     """
     if scorer not in SCORERS:
         raise ValueError(f"scorer must be one of {SCORERS}, not {scorer!r}")
-    step = _progress(progress)
+    step = _Progress(progress)
     stats: dict[str, Any] = {"timings": {}}
     t = time.perf_counter()
 
@@ -248,4 +263,4 @@ def write_run(result: DedupeResult, out_dir: str | Path, *, report: bool = True)
     return paths
 
 
-__all__ = ["dedupe", "write_run", "mask_value", "SCORERS", "MISSING"]
+__all__ = ["dedupe", "write_run", "mask_value", "SCORERS", "STAGES", "MISSING"]
