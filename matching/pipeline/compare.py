@@ -355,6 +355,23 @@ PERSONAL, HOUSEHOLD, JUNK = 0, 1, 2
 KIND_NAMES = {PERSONAL: "personal", HOUSEHOLD: "household", JUNK: "junk"}
 
 
+def _each_has_own(codes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pair: each record carries a value (of this multi-slot field) the other lacks."""
+    ca, cb = codes[a], codes[b]
+
+    def has_own(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        own = np.zeros(len(x), dtype=bool)
+        for i in range(x.shape[1]):
+            present = x[:, i] >= 0
+            elsewhere = np.zeros(len(x), dtype=bool)
+            for j in range(y.shape[1]):
+                elsewhere |= x[:, i] == y[:, j]
+            own |= present & ~elsewhere
+        return own
+
+    return has_own(ca, cb) & has_own(cb, ca)
+
+
 def _value_kinds(
     codes: np.ndarray,
     junk_flags: np.ndarray | None,
@@ -707,6 +724,10 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
     # Two records are different people when their first names or generations differ.
     incompatible = (first == COMPARISON_BY_NAME["first_name"].index("different")) | (levels["suffix"] == 2)
     generation_conflict = levels["suffix"] == 2
+    # A suffix on one record only (Jr / nothing) while each record carries a phone the
+    # other lacks: most likely father and son, whose shared values (the family landline,
+    # the house) then count as household values, not personal ones.
+    incompatible |= (levels["suffix"] == 1) & _each_has_own(_value_codes(prep, PHONE_COLUMNS), a, b)
 
     profile_rows = []
     value_stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
