@@ -198,11 +198,12 @@ def test_cluster_equals_connected_components_without_conflicts(case) -> None:
 
 
 def test_cluster_splits_chains_at_the_weakest_link() -> None:
+    # One man's phone on A, B and C (so the suffix written once on C is his); D is Sr.
     rows = [
-        _rec(record_id="A", first_name="John", last_name="Smith", suffix=None),
-        _rec(record_id="B", first_name="John", last_name="Smith"),
-        _rec(record_id="C", first_name="John", last_name="Smith Jr"),
-        _rec(record_id="D", first_name="John", last_name="Smith Sr"),
+        _rec(record_id="A", first_name="John", last_name="Smith", phone_1="312-555-0101", suffix=None),
+        _rec(record_id="B", first_name="John", last_name="Smith", phone_1="312-555-0101"),
+        _rec(record_id="C", first_name="John", last_name="Smith Jr", phone_1="312-555-0101"),
+        _rec(record_id="D", first_name="John", last_name="Smith Sr", phone_1="312-555-0101"),
     ]
     prep = prepare(pd.DataFrame(rows).drop(columns=["suffix"]))
     # A-B strong, B-C medium, C-D weak (Jr-Sr conflict): D must leave.
@@ -212,6 +213,26 @@ def test_cluster_splits_chains_at_the_weakest_link() -> None:
     assert lab["A"] == lab["B"] == lab["C"]
     assert lab["D"] != lab["C"]
     assert res.split_components == 1
+
+
+def test_a_suffix_written_once_joins_only_through_its_own_contact() -> None:
+    # Father (no suffix shown) and son (Jr on one record): the son's two records share his
+    # cell; father and son share only the house. A chain of matches through the unsuffixed
+    # son record must not pull the father in.
+    rows = [
+        _rec(record_id="F", first_name="John", last_name="Smith", phone_1="312-555-0199", address_line1="1 Elm St", postal_code="60601"),
+        _rec(record_id="S1", first_name="John", last_name="Smith", phone_1="312-555-0101", address_line1="1 Elm St", postal_code="60601"),
+        _rec(record_id="S2", first_name="John", last_name="Smith Jr", phone_1="312-555-0101", address_line1="1 Elm St", postal_code="60601"),
+    ]
+    prep = prepare(pd.DataFrame(rows))
+    pos = {r: i for i, r in enumerate(prep.record_ids)}
+    # F-S1 (name and house), S1-S2 (his cell): both "match" edges.
+    a = np.array([pos["F"], pos["S1"]])
+    b = np.array([pos["S1"], pos["S2"]])
+    res = cluster(prep, a, b, np.array([25.0, 40.0]))
+    lab = dict(zip(prep.record_ids, res.labels))
+    assert lab["S1"] == lab["S2"]
+    assert lab["F"] != lab["S2"]
 
 
 def test_clustering_is_independent_of_row_order() -> None:

@@ -22,7 +22,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from matching.pipeline.blocking import _group_pairs
-from matching.pipeline.compare import _code_levels, _pairwise_on_distinct, business_view, name_levels
+from matching.normalize.frame import EMAIL_COLUMNS, PHONE_COLUMNS, VIN_COLUMNS
+from matching.pipeline.compare import _code_levels, _pairwise_on_distinct, _shared, _value_codes, business_view, name_levels
 from matching.pipeline.prepare import Prepared
 
 FIRST_DIFFERENT = 4  # index of "different" in the first_name comparison
@@ -41,7 +42,8 @@ class ClusterResult:
 def conflicts(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """True where records a and b can never be one customer: different generations, a
     business and a person, or different first names (unless an identity number or the
-    date of birth agrees)."""
+    date of birth agrees); and a suffix on one record only (Jr / nothing) unless the two
+    share a phone, an email, a VIN or a customer key themselves."""
     norm = prep.norm
     first, _, _ = name_levels(prep, a, b)
     suffix = norm["suffix"].to_numpy(dtype=object)
@@ -52,7 +54,26 @@ def conflicts(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     same_id = np.isin(_pairwise_on_distinct(norm["id_number"], a, b, _code_levels), [0, 1]) | (
         _pairwise_on_distinct(norm["dob"], a, b, _code_levels) == 0
     )
-    return ((first == FIRST_DIFFERENT) & ~same_id) | gen | (business[a] != business[b])
+    hard = ((first == FIRST_DIFFERENT) & ~same_id) | gen | (business[a] != business[b])
+    # A suffix on one record only (Jr / nothing) is father and son as often as one man
+    # who wrote his suffix once: the two may share a cluster only when they share a
+    # phone or an email (not a placeholder) themselves, not through a chain of others.
+    unclear = pd.notna(sa) ^ pd.notna(sb)
+    if unclear.any():
+        idx = np.nonzero(unclear)[0]
+        shares = np.zeros(len(idx), dtype=bool)
+        for cols in (PHONE_COLUMNS, EMAIL_COLUMNS, VIN_COLUMNS, ("customer_key",)):
+            codes = _value_codes(prep, cols)
+            if cols in (PHONE_COLUMNS, EMAIL_COLUMNS):
+                junk = np.stack([norm[f"{c}_junk"].to_numpy(bool) for c in cols], axis=1)
+                codes = np.where(junk, -1, codes)
+            pair_idx, _, _ = _shared(codes, a[idx], b[idx])
+            shares[pair_idx] = True
+        gen_unclear = np.zeros(len(a), dtype=bool)
+        gen_unclear[idx[~shares]] = True
+        hard |= gen_unclear & ~same_id
+    return hard
+
 
 
 def is_business(prep: Prepared) -> np.ndarray:

@@ -311,6 +311,7 @@ VETOES = {
     "name_only": "nothing but the name agrees (no shared phone, email, VIN, key or address): possible match at most",
     "address_only_contradicted": "only the address agrees while phones and VINs both differ (father and son, roommates): possible match at most",
     "surname_changed": "different last names and no personal evidence (only shared or household values): possible match at most",
+    "identifier_only": "different last names and only a VIN or a key in common, no phone, email, address, identity number or date of birth (a resold car, a recycled key): possible match at most",
 }
 
 
@@ -399,6 +400,12 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
         ("name_only", ~evidence, POSSIBLE),
         ("address_only_contradicted", same_address & ~identifying & contradicted, POSSIBLE),
         ("surname_changed", (lv["last_name"] == COMPARISON_BY_NAME["last_name"].index("different")) & ~personal, POSSIBLE),
+        (
+            "identifier_only",
+            (lv["last_name"] == COMPARISON_BY_NAME["last_name"].index("different"))
+            & ~np.isin(lv["phone"], [0, 1]) & ~np.isin(lv["email"], [0, 1]) & ~same_address & ~identity,
+            POSSIBLE,
+        ),
     ]
     for key, hit, cap in rules:
         over = hit & (vetoed == "")
