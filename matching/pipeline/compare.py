@@ -594,6 +594,17 @@ def _misspelled_first_names(
     rare = [u[c] for c in involved if counts[c] <= rare_max and u[c] not in real and len(u[c]) >= 3]
     known = sorted(real | {u[c] for c in np.nonzero(counts >= known_min)[0]})
     repairs = _spelling_repairs(rare, known)
+    # Several known names one edit away (Emmw: Emma or Emmy?): the one this file uses
+    # most, or none when that is a tie.
+    count_of = dict(zip(u.tolist(), counts.tolist()))
+    for word, forms in list(repairs.items()):
+        if len(forms) > 1:
+            ranked = sorted(forms, key=lambda f: -count_of.get(f, 0))
+            top, runner_up = count_of.get(ranked[0], 0), count_of.get(ranked[1], 0)
+            if top > runner_up:
+                repairs[word] = frozenset({ranked[0]})
+            else:
+                del repairs[word]
     level = np.full(len(key), DIFFERENT, dtype=np.int8)
     # Only pairs with a repairable spelling or an initial can change.
     interesting = np.zeros(len(u), dtype=bool)
