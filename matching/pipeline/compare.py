@@ -540,6 +540,8 @@ def _spelling_repairs(rare: list[str], known: list[str]) -> dict[str, frozenset[
 #: it, or this share of the file, whichever is more; "known" names are those of the
 #: nickname table plus those carried by at least ``_KNOWN_SHARE`` of the file (3 minimum).
 _RARE_RECORDS, _RARE_SHARE, _KNOWN_SHARE = 2, 0.00001, 0.00002
+#: ...or when the name it would be repaired to is carried by this many times more records.
+_RARE_RATIO = 20
 
 
 @functools.cache
@@ -591,12 +593,18 @@ def _misspelled_first_names(
     key, inverse = np.unique(np.minimum(ca, cb).astype(np.int64) * k + np.maximum(ca, cb), return_inverse=True)
     xs, ys = key // k, key % k
     involved = np.unique(np.concatenate([xs, ys]))
-    rare = [u[c] for c in involved if counts[c] <= rare_max and u[c] not in real and len(u[c]) >= 3]
+    unlisted = [u[c] for c in involved if u[c] not in real and len(u[c]) >= 3]
     known = sorted(real | {u[c] for c in np.nonzero(counts >= known_min)[0]})
-    repairs = _spelling_repairs(rare, known)
+    count_of = dict(zip(u.tolist(), counts.tolist()))
+    # A misspelling is rare: a handful of records, or far fewer than the name it repairs
+    # to (JJames is typed now and then; a real name missing from the lists is not).
+    repairs = {
+        word: kept
+        for word, forms in _spelling_repairs(unlisted, known).items()
+        if (kept := frozenset(f for f in forms if count_of[word] <= max(rare_max, count_of.get(f, 0) / _RARE_RATIO)))
+    }
     # Several known names one edit away (Emmw: Emma or Emmy?): the one this file uses
     # most, or none when that is a tie.
-    count_of = dict(zip(u.tolist(), counts.tolist()))
     for word, forms in list(repairs.items()):
         if len(forms) > 1:
             ranked = sorted(forms, key=lambda f: -count_of.get(f, 0))
