@@ -196,6 +196,10 @@ class ComparedPairs:
     profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
     # Per evidence field: (kind per value code, records per value code).
     value_stats: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # Per pair: every email the two share is "plain" (no digit in its local part, as
+    # davidlopez@gmail.com): a name spelled as an address, which two namesakes may both
+    # give; an address with digits (davidlopez77@) is its owner's own.
+    plain_email: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.a)
@@ -370,6 +374,20 @@ def _each_has_own(codes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
         return own
 
     return has_own(ca, cb) & has_own(cb, ca)
+
+
+def _plain_shared(
+    prep: Prepared, columns: tuple[str, ...], pair_idx: np.ndarray, value: np.ndarray, shares: np.ndarray
+) -> np.ndarray:
+    """Per pair: it shares emails and none of them has a digit in its local part."""
+    stacked = pd.concat([prep.norm[c] for c in columns], ignore_index=True)
+    _, uniques = pd.factorize(stacked, use_na_sentinel=True)
+    local = pd.Series(np.asarray(uniques, dtype=object), dtype="string").str.split("@", n=1).str[0]
+    digit = local.str.contains(r"\d", regex=True).fillna(False).to_numpy(dtype=bool)
+    any_digit = np.zeros(len(shares), dtype=bool)
+    if len(pair_idx):
+        np.logical_or.at(any_digit, pair_idx, digit[value])
+    return shares & ~any_digit
 
 
 def _value_kinds(
@@ -782,6 +800,8 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
             level = np.select(
                 [level == 0, (level == 1) | (level == 2), hit8, level == 3], [0, 2, 1, 3], default=MISSING
             )
+        if name == "email":
+            plain_email = _plain_shared(prep, cols, pair_idx, value, shares)
         levels[name] = level.astype(np.int8)
         value_stats[name] = (kinds, records)
         # Generation ambiguity: the pair's shared values of this field are all carried by two generations.
@@ -806,6 +826,6 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
     )
     levels = {c.name: levels[c.name] for c in COMPARISONS}
     return ComparedPairs(
-        a=a, b=b, levels=levels, swapped=swapped, generation_ambiguous=gen_ambiguous,
+        a=a, b=b, levels=levels, swapped=swapped, generation_ambiguous=gen_ambiguous, plain_email=plain_email,
         profiles=profiles, value_stats=value_stats,
     )

@@ -311,6 +311,7 @@ VETOES = {
     "name_only": "nothing but the name agrees (no shared phone, email, VIN, key or address): possible match at most",
     "address_only_contradicted": "only the address agrees while phones and VINs both differ (father and son, roommates): possible match at most",
     "surname_changed": "different last names and no personal evidence (only shared or household values): possible match at most",
+    "email_only_contradicted": "only a plain email (no digits: a name spelled as an address) agrees while the phones differ (namesakes who both gave it): possible match at most",
     "identifier_only": "different last names and only a VIN or a key in common, no phone, email, address, identity number or date of birth (a resold car, a recycled key): possible match at most",
 }
 
@@ -400,6 +401,14 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
         ("name_only", ~evidence, POSSIBLE),
         ("address_only_contradicted", same_address & ~identifying & contradicted, POSSIBLE),
         ("surname_changed", (lv["last_name"] == COMPARISON_BY_NAME["last_name"].index("different")) & ~personal, POSSIBLE),
+        (
+            "email_only_contradicted",
+            (compared.plain_email if compared.plain_email is not None else np.zeros(n, dtype=bool))
+            & (lv["email"] == 0)
+            & (lv["phone"] == COMPARISON_BY_NAME["phone"].index("different"))
+            & ~np.isin(lv["vin"], [0, 1, 2]) & (lv["customer_key"] != 0) & ~same_address & ~identity,
+            POSSIBLE,
+        ),
         (
             "identifier_only",
             (lv["last_name"] == COMPARISON_BY_NAME["last_name"].index("different"))
