@@ -31,7 +31,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from matching.normalize.frame import EMAIL_COLUMNS, PHONE_COLUMNS, VIN_COLUMNS
-from matching.normalize.names import are_nicknames
+from matching.normalize.names import are_nicknames, nickname_keys
 from matching.pipeline.blocking import Candidates
 from matching.pipeline.prepare import Prepared
 
@@ -250,6 +250,36 @@ def _edit_ok(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (dist <= limit) & (shortest >= 3) & ~first_swapped
 
 
+def _share_nickname_key(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Vectorized :func:`~matching.normalize.names.are_nicknames` over pairs of names.
+
+    Each distinct name's nickname keys are looked up once; a pair shares a key when one of
+    x's (name, key) rows is also one of y's, tested with integer codes, not per pair in
+    Python.
+    """
+    if len(x) == 0:
+        return np.zeros(0, dtype=bool)
+    codes, uniques = pd.factorize(np.concatenate([x, y]), use_na_sentinel=True)
+    cx, cy = codes[: len(x)], codes[len(x) :]
+    key_lists = [sorted(nickname_keys(n)) for n in uniques]
+    key_codes, key_uniques = pd.factorize(pd.Series([k for ks in key_lists for k in ks], dtype=object))
+    n_keys = max(len(key_uniques), 1)
+    lengths = np.fromiter((len(ks) for ks in key_lists), dtype=np.int64, count=len(key_lists))
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    name_of_row = np.repeat(np.arange(len(uniques), dtype=np.int64), lengths)
+    held = np.unique(name_of_row * n_keys + key_codes)  # every (name, key) held
+    # Explode x's keys per pair, then ask whether y holds the same key.
+    reps = lengths[cx]
+    pair_of_row = np.repeat(np.arange(len(x), dtype=np.int64), reps)
+    offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+    row_key = key_codes[np.repeat(starts[cx], reps) + offsets]
+    hit = np.isin(cy[pair_of_row] * n_keys + row_key, held)
+    out = np.zeros(len(x), dtype=bool)
+    out[pair_of_row[hit]] = True
+    # are_nicknames() is False when x has no keys at all (junk); lengths are 0 then.
+    return out
+
+
 def _first_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     out = np.full(len(x), 4, dtype=np.int8)  # different
     first_x = np.array([s.split()[0] for s in x], dtype=object)
@@ -261,7 +291,7 @@ def _first_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     )
     rest = ~exact & ~init
     nick = np.zeros(len(x), dtype=bool)
-    nick[rest] = [are_nicknames(s, t) for s, t in zip(first_x[rest], first_y[rest])]
+    nick[rest] = _share_nickname_key(first_x[rest], first_y[rest])
     typo = np.zeros(len(x), dtype=bool)
     rest2 = rest & ~nick
     typo[rest2] = _edit_ok(first_x[rest2], first_y[rest2])
@@ -483,12 +513,17 @@ def _swapped_names(norm: pd.DataFrame, a: np.ndarray, b: np.ndarray, first: np.n
     updated in place with the crosswise levels; returns the swapped mask.
     """
     candidates = ((first == DIFFERENT) | (last == LAST_DIFFERENT)) & (first != 0)
+    fn, ln = norm["first_name"], norm["last_name"]
+    # Either reading needs two last names at typo level or better, which keep their first
+    # letter: a cheap filter that leaves out nearly all pairs of strangers.
+    f0 = fn.str[:1].to_numpy(dtype=object)
+    l0 = ln.str[:1].to_numpy(dtype=object)
+    candidates &= ((l0[a] == f0[b]) & pd.notna(l0[a])) | ((f0[a] == l0[b]) & pd.notna(f0[a]))
     idx = np.nonzero(candidates)[0]
     swapped = np.zeros(len(a), dtype=bool)
     if not len(idx):
         return swapped
     ia, ib = a[idx], b[idx]
-    fn, ln = norm["first_name"], norm["last_name"]
     # Crosswise, (a's first, b's last) are both first names if b was swapped, both last
     # names if a was: try both readings and keep the better, so the result is symmetric.
     x_first = _pairwise_cross(fn, ln, ia, ib, _first_levels)
