@@ -3,12 +3,16 @@ row-order independence, and a run over the shipped sample with its truth as clus
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,8 +25,10 @@ from matching.normalize import (
     is_placeholder_email_series,
     name,
     normalize_frame,
+    vin,
     vin_check_digit_ok,
 )
+from matching.normalize.emails import PLACEHOLDER_EMAIL_LOCAL_PARTS
 from matching.pipeline import golden as golden_module
 from matching.pipeline.golden import (
     ADDRESS_COLUMNS,
@@ -33,6 +39,7 @@ from matching.pipeline.golden import (
     GoldenRecords,
     SurvivorshipRules,
     golden_records,
+    write_jsonl,
 )
 
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
@@ -833,3 +840,196 @@ def test_sample_golden_json_is_valid_except_where_sources_lacked_names(sample: A
 def test_sample_survivors_come_from_their_cluster(sample: Any) -> None:
     records, clusters, result = sample
     check_survivors(records, clusters, result)
+
+
+# --------------------------------------------------------------------------- lazy bodies, shortcuts
+
+
+def same_result(a: GoldenRecords, b: GoldenRecords) -> None:
+    """Identical outputs (frames with their dtypes and categories, bodies, issues)."""
+    pd.testing.assert_frame_equal(a.golden, b.golden)
+    assert list(a.golden_json) == list(b.golden_json)
+    assert a.golden_cluster_ids == b.golden_cluster_ids
+    pd.testing.assert_frame_equal(a.provenance, b.provenance)
+    pd.testing.assert_frame_equal(a.issues, b.issues)
+
+
+def test_golden_json_behaves_as_the_list_of_bodies(sample: Any) -> None:
+    bodies = sample[2].golden_json
+    listed = list(bodies)
+    assert isinstance(bodies, Sequence) and len(bodies) == len(listed) > 100
+    assert bodies[0] == listed[0] and bodies[-1] == listed[-1] and bodies[np.int64(7)] == listed[7]
+    assert bodies[10:20] == listed[10:20] and bodies[::97] == listed[::97] and bodies[5:2] == []
+    assert bodies == listed and listed == bodies and bodies == tuple(listed)
+    assert bodies != listed[:-1] and bodies != [*listed[:-1], {"customer": {}}]
+    assert bodies.to_list() == listed and [b for b in bodies] == listed
+    with pytest.raises(IndexError):
+        bodies[len(bodies)]
+    assert bodies[0] is not bodies[0]  # built on access: each time a new dict
+
+
+def _jsonl(bodies: Any) -> str:
+    out = io.StringIO()
+    write_jsonl(bodies, out)
+    return out.getvalue()
+
+
+def test_json_lines_are_json_dumps_of_each_body(sample: Any) -> None:
+    bodies = sample[2].golden_json
+    expected = "".join(json.dumps(b, ensure_ascii=False) + "\n" for b in bodies)
+    assert "".join(bodies.jsonl(chunk=137)) == expected
+    assert _jsonl(bodies) == expected == _jsonl(list(bodies))
+
+
+TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",))
+    | st.sampled_from('"\\\x00\x01\x1f\x7f\u2028é🚗 '),
+    max_size=12,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "cluster": st.sampled_from(["c1", "c2", "c3"]),
+                "customer_key": TEXT,
+                "company": TEXT,
+                "last_name": TEXT,
+                "address_line1": TEXT,
+                "address_line2": TEXT,
+                "city": TEXT,
+                "phone_1": st.sampled_from(PHONES),
+                "email_1": st.sampled_from(MAILS),
+                "vin_1": st.sampled_from(VINS),
+            }
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_json_lines_escape_as_json_dumps_does(rows: list[dict[str, Any]]) -> None:
+    records, clusters = make(rows)
+    for frame in (records, records.astype("str")):  # object and Arrow-backed text
+        bodies = golden_records(frame, clusters).golden_json
+        expected = "".join(json.dumps(b, ensure_ascii=False) + "\n" for b in bodies)
+        assert "".join(bodies.jsonl(chunk=2)) == expected
+
+
+def test_json_lines_of_text_arrow_cannot_hold_are_built_from_the_dicts() -> None:
+    result = run([{"company": "Acme", "phone_1": "3105550100"}])
+    result.golden_json._names["company"][0] = "Ac\ud800me"  # a lone surrogate
+    expected = json.dumps(result.golden_json[0], ensure_ascii=False) + "\n"
+    assert "".join(result.golden_json.jsonl()) == expected
+
+
+def _prepared(records: pd.DataFrame, clusters: pd.DataFrame) -> tuple[Any, pd.DataFrame]:
+    from matching.pipeline.prepare import prepare
+
+    prep = prepare(records)
+    by_id = clusters.set_index("record_id")["cluster_id"]
+    ids = prep.records["record_id"]
+    ordered = pd.DataFrame({"record_id": ids, "cluster_id": by_id.loc[ids].to_numpy()})
+    return prep, ordered
+
+
+def test_prepared_frames_give_the_same_golden_records(sample: Any) -> None:
+    records, clusters, _ = sample
+    prep, ordered = _prepared(records, clusters)
+    fast = golden_records(prep.records, ordered, norm=prep.norm, norm_email_keys=True)
+    same_result(fast, golden_records(prep.records, ordered))
+
+
+FOLDING = st.builds(
+    "{}{}{}@{}{}".format,
+    st.sampled_from(["", " ", "<", "John <", '"']),
+    st.text("abJD.x+-_1é", min_size=1, max_size=8),
+    st.sampled_from(["", "+cars", ".", "+"]),
+    st.sampled_from(
+        ["gmail.com", "GMail.com", "googlemail.com", "outlook.com", "icloud.com", "yahoo.com"]
+        + ["bücher.de", "xn--bcher-kva.de"]
+    ),
+    st.sampled_from(["", ">", " ", ".", '"']),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "cluster": st.sampled_from(["c1", "c2", "c3"]),
+                "first_name": st.sampled_from(FIRST),
+                "email_1": FOLDING | st.sampled_from(MAILS),
+                "email_2": FOLDING | st.sampled_from(["", "n/a", "none"]),
+            }
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_email_match_keys_in_norm_give_the_same_golden_records(rows: list[dict[str, Any]]) -> None:
+    records, clusters = make(rows)
+    for frame in (records, records.astype("str")):  # the shortcut reads Arrow text
+        prep, ordered = _prepared(frame, clusters)
+        fast = golden_records(prep.records, ordered, norm=prep.norm, norm_email_keys=True)
+        same_result(fast, golden_records(prep.records, ordered))
+
+
+def test_provenance_does_not_depend_on_row_order(sample: Any) -> None:
+    records, clusters, result = sample
+    shuffled = records.sample(frac=1, random_state=3).reset_index(drop=True)
+    other = golden_records(shuffled, clusters.sample(frac=1, random_state=4))
+    same_result(other, result)
+    categories = result.provenance["record_id"].cat.categories
+    assert categories.tolist() == sorted(records["record_id"])
+
+
+@given(st.text("ABCDEFGHJKLMNPRSTUVWXYZ0123456789", min_size=17, max_size=17))
+def test_check_digits_agree_with_the_vins_module(text: str) -> None:
+    cleaned = vin(text)
+    if cleaned is None or len(cleaned) != 17:
+        return
+    chars = np.frombuffer(cleaned.encode("ascii"), dtype=np.uint8).reshape(1, 17)
+    assert bool(golden_module._check_digit_ok(chars)[0]) == vin_check_digit_ok(cleaned)
+
+
+def test_check_digits_of_known_vins() -> None:
+    chars = np.frombuffer((FULL + OTHER_FULL + FULL[:15] + FULL[16] + FULL[15]).encode(), np.uint8)
+    assert golden_module._check_digit_ok(chars.reshape(3, 17)).tolist() == [True, True, False]
+
+
+PLACEHOLDER_LIKE = st.builds(
+    "{}{}@{}".format,
+    st.builds(
+        lambda word, junk, seed: "".join(
+            ch + (junk[(seed + i) % len(junk)] if (seed >> i) & 1 else "")
+            for i, ch in enumerate(word)
+        ),
+        st.sampled_from(sorted(PLACEHOLDER_EMAIL_LOCAL_PARTS)),
+        st.text("0123456789._-/!#$%&'*=?^`{|}~", min_size=1, max_size=3),
+        st.integers(0, 2**16),
+    ),
+    st.sampled_from(["", "+x", "+no.ne", "9"]),
+    st.sampled_from(["gmail.com", "mail.none.com", "none.com.au", "smithtoyota.com", "x.test.com"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(PLACEHOLDER_LIKE | EMAILS, min_size=1, max_size=20))
+def test_placeholder_shortcut_agrees_on_placeholder_like_addresses(cells: list[str]) -> None:
+    addresses = np.array(sorted({a for a in map(email, cells) if a}), dtype=object)
+    if not len(addresses):
+        return
+    dealer = ["smithtoyota.com"]
+    expected = is_placeholder_email_series(pd.Series(addresses, dtype=object), dealer).to_numpy()
+    assert golden_module._placeholder_emails(addresses, dealer).tolist() == expected.tolist()
+    # The one-address-at-a-time quick test flags exactly what the pattern does.
+    letters = golden_module._NOT_LETTERS
+    locals_ = {p.lower().translate(letters) for p in PLACEHOLDER_EMAIL_LOCAL_PARTS}
+    domains = {d.lower() for d in (*golden_module.PLACEHOLDER_EMAIL_DOMAINS, *dealer)}
+    quick = golden_module._maybe_placeholders(addresses, locals_, domains)
+    pattern = golden_module._maybe_placeholder_pattern(locals_, domains)
+    flagged = pc.match_substring_regex(pa.array(addresses, pa.string()), pattern)
+    assert quick.tolist() == flagged.to_numpy(zero_copy_only=False).tolist()

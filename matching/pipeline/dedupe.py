@@ -157,7 +157,9 @@ def dedupe(
     pairs = _pairs_frame(rid, compared, scores, clusters_res.labels)
     from matching.pipeline.golden import golden_records
 
-    gold = golden_records(records, clusters, norm=None, rules=golden_rules)
+    # The prepared frames: records in record_id order (as ``clusters``) and their
+    # normalized columns, whose emails are match keys (golden re-reads those it needs).
+    gold = golden_records(prep.records, clusters, norm=prep.norm, rules=golden_rules, norm_email_keys=True)
     lap("golden")
     step("golden records built")
 
@@ -248,8 +250,9 @@ def write_run(result: DedupeResult, out_dir: str | Path, *, report: bool = True)
     write_csv_safe(result.rejects, paths["rejects"])
     write_csv_safe(result.profiles, paths["profiles"])
     with paths["golden_jsonl"].open("w", encoding="utf-8") as fh:
-        for body in result.golden_json:
-            fh.write(json.dumps(body, ensure_ascii=False) + "\n")
+        from matching.pipeline.golden import write_jsonl
+
+        write_jsonl(result.golden_json, fh)  # one json.dumps(body, ensure_ascii=False) a line
     paths["model"].write_text(json.dumps(result.model, indent=2) + "\n", encoding="utf-8")
     paths["summary"].write_text(json.dumps(result.stats, indent=2, default=str) + "\n", encoding="utf-8")
     if report:

@@ -60,10 +60,17 @@ Choices:
   rule order and ``vin_1..vin_3`` the first three VINs. Text columns are object
   dtype, None where empty.
 
-Speed: everything up to the request bodies is vectorized (sorts on one int64 key per
-rule, keys of distinct values, no loop per cluster); the bodies are one list
-comprehension over arrays grouped by cluster, and only entries that cheap checks flag
-go through ``CustomerRequest.validate()``. ``stats["seconds"]`` gives the time per step.
+Speed and memory (a million records): everything is vectorized, with no loop per
+cluster or per record. Only clusters where a field has several candidates are ranked
+(a scatter-min for single fields, one int64 sort for unions) and only their values are
+hashed into keys; source text is read through Arrow (dictionary-encoded for columns
+with few distinct values, else taken in row order). ``golden_json`` is a
+:class:`GoldenJson`: the request bodies are built when read, and
+:func:`write_jsonl` writes them as JSON lines with Arrow's string kernels, without
+building the dicts. Only entries that cheap checks flag go through
+``CustomerRequest.validate()``. The pipeline passes its prepared frames
+(``norm_email_keys``), so the export is not normalized twice. ``stats["seconds"]``
+gives the time per step.
 """
 
 from __future__ import annotations
@@ -72,23 +79,26 @@ import contextlib
 import functools
 import gc
 import json
+import operator
 import re
 import time
 import types
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TextIO, get_args, overload
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from matching.model import CustomerRequest, Vehicle
 from matching.normalize import (
     email_match_key_series,
+    email_series,
     is_placeholder_email_series,
     normalize_frame,
     phone,
-    vin_check_digit_ok_series,
 )
 from matching.normalize.emails import (
     GMAIL_DOMAINS,
@@ -96,6 +106,9 @@ from matching.normalize.emails import (
     PLACEHOLDER_EMAIL_LOCAL_PARTS,
     PLUS_ADDRESSING_DOMAINS,
 )
+from matching.normalize.vins import _CHECK_POSITION as _VIN_CHECK_POSITION
+from matching.normalize.vins import _TRANSLITERATION as _VIN_TRANSLITERATION
+from matching.normalize.vins import _WEIGHTS as _VIN_WEIGHTS
 from matching.records import EMAIL_LABELS, PHONE_LABELS
 
 __all__ = [
@@ -103,10 +116,12 @@ __all__ = [
     "GOLDEN_COLUMNS",
     "RULES",
     "RULE_FIELDS",
+    "GoldenJson",
     "GoldenRecords",
     "Rule",
     "SurvivorshipRules",
     "golden_records",
+    "write_jsonl",
 ]
 
 Rule = Literal["most_recent", "most_frequent", "longest", "first_seen"]
@@ -270,6 +285,8 @@ class GoldenRecords:
     - ``golden_json``: the myKaarma request body (``{"customer": ..., "vehicles": ...}``)
       of each cluster, exactly in the documented shape; ``golden_cluster_ids[i]`` is
       the cluster of ``golden_json[i]`` (kept apart: unknown keys would reach the API).
+      A :class:`GoldenJson`: a sequence of dicts built on access (``len``, indexing,
+      iteration, ``==`` with a list); :func:`write_jsonl` writes it as JSON lines.
     - ``provenance``: ``cluster_id, field, value, record_id, rule``: the record each
       surviving value came from and the rule that chose it. Single fields
       (``first_name``, ``middle_name``, ``last_name``, ``company``, ``customer_key``)
@@ -279,7 +296,8 @@ class GoldenRecords:
       order; ``address`` values are the written parts joined by ", "; a name whose
       written form came from a better spelled record has ``<rule>+casing``. Rows are
       grouped by field, then by cluster; ``cluster_id``, ``field``, ``record_id`` and
-      ``rule`` are categoricals (millions of rows at 1M records).
+      ``rule`` are categoricals (millions of rows at 1M records); the ``record_id``
+      categories are the record ids in sorted order.
     - ``issues``: ``cluster_id, path, message, severity`` from
       ``CustomerRequest.validate()`` of each ``golden_json`` entry (paths as there,
       e.g. ``customer.firstName``); ``severity`` is "error" or "warning".
@@ -288,7 +306,7 @@ class GoldenRecords:
     """
 
     golden: pd.DataFrame
-    golden_json: list[dict[str, Any]]
+    golden_json: GoldenJson
     golden_cluster_ids: list[Any]
     provenance: pd.DataFrame
     issues: pd.DataFrame
@@ -298,6 +316,8 @@ class GoldenRecords:
 # --------------------------------------------------------------------------- internals
 
 _MISSING_DATE = np.iinfo(np.int64).min
+# Source columns that hold few distinct texts in an export (a dictionary pays off).
+_FEW_DISTINCT_COLUMNS = frozenset({*_NAME_FIELDS, "address_line2", "city", "state", "country"})
 _SLOTS = 4  # room for the slot (phone_1, phone_2, vin_1..vin_3) inside a sort key
 
 
@@ -308,47 +328,162 @@ class _Context:
     records: pd.DataFrame
     norm: pd.DataFrame
     record_ids: np.ndarray  # object
-    record_index: pd.Index  # the same, as a (unique) Index
+    by_rid: np.ndarray  # int64: the rows in record_id order
     cluster: np.ndarray  # int64 cluster code per record (codes follow sorted cluster ids)
     cluster_ids: pd.Index  # the cluster id of each code
     rank: np.ndarray  # int64, unique: 0 = oldest record, n - 1 = newest
     created: np.ndarray  # int64 ns since the epoch, _MISSING_DATE where missing
     rid_rank: np.ndarray  # int64: position of the record_id in sorted order
+    # Normalized columns that replace those of ``norm`` (emails, when norm holds keys).
+    overrides: dict[str, np.ndarray] = field(default_factory=dict)
+    # The email match keys norm held (``norm_email_keys``), by column.
+    email_keys: dict[str, np.ndarray] = field(default_factory=dict)
+    _text: dict[str, _RawText] = field(default_factory=dict)
 
     @property
     def n_clusters(self) -> int:
         return len(self.cluster_ids)
 
     @functools.cached_property
-    def sizes(self) -> np.ndarray:
-        """Records per cluster code."""
-        return np.bincount(self.cluster, minlength=self.n_clusters)
+    def record_categories(self) -> pd.CategoricalDtype:
+        """The record ids in record_id order, as categories (codes: ``rid_rank``)."""
+        ids = self.record_ids if _is_identity(self.by_rid) else self.record_ids[self.by_rid]
+        return pd.CategoricalDtype(pd.Index(ids, dtype=object, name=None))
 
     def normalized(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """The normalized column as an object array, and where it holds a value (the
         array is only meaningful there)."""
+        return self.values(column), self.present(column)
+
+    def values(self, column: str) -> np.ndarray:
+        """The normalized column as an object array (None, or another missing value,
+        where empty)."""
+        if column in self.overrides:
+            return self.overrides[column]
         if column not in self.norm.columns:
-            return np.full(len(self.cluster), None, dtype=object), np.zeros(len(self.cluster), bool)
-        values = self.norm[column]
-        return values.to_numpy(dtype=object), values.notna().to_numpy()
+            return np.full(len(self.cluster), None, dtype=object)
+        return self.norm[column].to_numpy(dtype=object)
+
+    def present(self, column: str) -> np.ndarray:
+        """Where the normalized column holds a value."""
+        if column in self.overrides:
+            return self.overrides[column] != None  # noqa: E711 - str or None
+        if column not in self.norm.columns:
+            return np.zeros(len(self.cluster), dtype=bool)
+        return self.norm[column].notna().to_numpy()
+
+    def text(self, column: str) -> _RawText | None:
+        """The source text of ``column`` (None if records has no such column)."""
+        if column not in self.records.columns:
+            return None
+        if column not in self._text:
+            self._text[column] = _RawText(
+                self.records[column], dictionary=column in _FEW_DISTINCT_COLUMNS
+            )
+        return self._text[column]
 
     def raw_length(self, column: str, rows: np.ndarray) -> np.ndarray:
         """Length of the trimmed source text at ``rows`` (0 where empty or absent)."""
-        if column not in self.records.columns or not len(rows):
+        text = self.text(column)
+        if text is None or not len(rows):
             return np.zeros(len(rows), dtype=np.int64)
-        return _per_unique(self.records[column].iloc[rows], _trimmed_length)
+        return text.per_value(rows, _trimmed_length)
 
     def raw(self, column: str, rows: np.ndarray) -> np.ndarray:
         """Trimmed source text of ``column`` at ``rows`` (None where empty or absent)."""
-        if column not in self.records.columns:
+        text = self.text(column)
+        if text is None:
             return np.full(len(rows), None, dtype=object)
-        values = self.records[column].iloc[rows]
+        return text(rows)
+
+
+class _RawText:
+    """The source text of one column: trimmed (None where empty), by row.
+
+    Arrow-backed text of a column with few distinct values (``dictionary``: names,
+    cities, states...) is dictionary encoded once, so every later look-up is an integer
+    gather; other Arrow text is taken in row order (several times faster than a random
+    take) and trimmed by Arrow.
+    """
+
+    def __init__(self, values: pd.Series, *, dictionary: bool) -> None:
+        self.values = values
+        self.arrow = _arrow_text(values)
+        self.codes: np.ndarray | None = None  # per row, into the dictionary (-1 = missing)
+        if self.arrow is not None and len(self.arrow):
+            if self.arrow.num_chunks != 1:
+                self.arrow = pa.chunked_array([self.arrow.combine_chunks()])
+            if dictionary:
+                encoded = pc.dictionary_encode(self.arrow.chunk(0))
+                self.codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+                self.written_dictionary = encoded.dictionary
+                self.dictionary = _blank_as_null(pc.utf8_trim_whitespace(encoded.dictionary))
+                # A trailing None: code -1 picks it.
+                self.trimmed = np.append(self.dictionary.to_numpy(zero_copy_only=False), None)
+
+    @functools.cached_property
+    def written(self) -> np.ndarray:
+        """The dictionary as written (untrimmed), with a trailing None."""
+        return np.append(self.written_dictionary.to_numpy(zero_copy_only=False), None)
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        """Trimmed text at ``rows`` (object, None where empty or missing)."""
+        if self.codes is not None:
+            return self.trimmed[self.codes[rows]]
+        if self.arrow is not None:
+            order = np.argsort(rows, kind="stable")
+            taken = pc.utf8_trim_whitespace(self.arrow.take(pa.array(rows[order])))
+            taken = _blank_as_null(taken)
+            out = np.empty(len(rows), dtype=object)
+            out[order] = taken.to_numpy(zero_copy_only=False)
+            return out
+        values = self.values.iloc[rows]
         if isinstance(values.dtype, pd.StringDtype):
-            # Arrow-backed text: trimming is vectorized.
             out = values.str.strip().to_numpy(dtype=object, na_value=None)
             out[out == ""] = None
             return out
         return np.array([_clean_text(v) for v in values.to_numpy(dtype=object)], dtype=object)
+
+    def arrow_at(self, rows: np.ndarray) -> pa.Array:
+        """Trimmed Arrow text at ``rows`` (null where empty or missing); fastest with
+        ``rows`` in increasing order. Arrow-backed columns only."""
+        assert self.arrow is not None
+        if self.codes is not None:
+            codes = self.codes[rows]
+            return self.dictionary.take(pa.array(codes, mask=codes < 0))
+        taken = pc.utf8_trim_whitespace(self.arrow.take(pa.array(rows)))
+        return _blank_as_null(taken).combine_chunks()
+
+    def per_value(self, rows: np.ndarray, func: Any) -> np.ndarray:
+        """``func`` of the text as written at ``rows`` (0 where missing), computed once
+        per distinct value."""
+        if self.codes is not None:
+            codes = self.codes[rows]
+            used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(self.trimmed)))
+            mapped = np.zeros(len(self.written), dtype=np.int64)
+            mapped[used] = [func(v) for v in self.written[used].tolist()]
+            return mapped[codes]
+        return _per_unique(self.values.iloc[rows], func)
+
+
+def _blank_as_null(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+
+
+def _arrow_text(values: pd.Series) -> pa.ChunkedArray | None:
+    """The Arrow string array behind a Series of Arrow-backed text, else None."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return None
+    data = getattr(values.array, "_pa_array", None)
+    if not isinstance(data, pa.ChunkedArray) or not (
+        pa.types.is_string(data.type) or pa.types.is_large_string(data.type)
+    ):
+        return None
+    return data
+
+
+def _is_identity(order: np.ndarray) -> bool:
+    return bool(len(order) == 0 or (order[0] == 0 and (np.diff(order) == 1).all()))
 
 
 def _clean_text(value: Any) -> str | None:
@@ -384,14 +519,6 @@ def _mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         mixed = (a.astype(np.uint64) * _MIX) ^ (b.astype(np.uint64) + _MIX)
         mixed = (mixed ^ (mixed >> np.uint64(29))) * _MIX
     return mixed.view(np.int64)
-
-
-def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of ``keys`` (0..k-1) and the index of each code's first occurrence."""
-    codes = pd.factorize(keys)[0].astype(np.int64)
-    first = np.empty(int(codes.max()) + 1 if len(codes) else 0, dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
-    return codes, first
 
 
 def _trimmed_length(value: Any) -> int:
@@ -466,40 +593,61 @@ class _Candidates:
         return _Candidates(self.rows[mask], self.slot[mask], self.key[mask], self.values[mask])
 
 
-def _rule_order(
+def _rule_keys(
     cand: _Candidates, ctx: _Context, rule: str, length: np.ndarray | None
-) -> np.ndarray:
-    """Candidate indices sorted by cluster, best first under ``rule`` within a cluster.
+) -> list[tuple[np.ndarray, int]]:
+    """The sort keys (see :func:`_sort`) of ``rule`` within a cluster: smaller is better.
 
     Every ordering ends on the record's rank and the slot, unique per candidate, so the
     result does not depend on the input row order.
     """
     n = len(ctx.cluster)
-    cl = ctx.cluster[cand.rows]
     rank = ctx.rank[cand.rows]
     newest_first = (n - 1 - rank) * _SLOTS + cand.slot
     bound = n * _SLOTS
-    cl_key = (cl, ctx.n_clusters)
     if rule == "most_recent":
-        return _sort([cl_key, (newest_first, bound)])
+        return [(newest_first, bound)]
     if rule == "first_seen":
-        return _sort([cl_key, (rank * _SLOTS + cand.slot, bound)])
+        return [(rank * _SLOTS + cand.slot, bound)]
     if rule == "longest":
         assert length is not None
         top = int(length.max()) if len(length) else 0
-        return _sort([cl_key, (top - length, top + 1), (newest_first, bound)])
+        return [(top - length, top + 1), (newest_first, bound)]
     if rule == "most_frequent":
-        pair = pd.factorize(_mix(cl, cand.key))[0]
+        pair = pd.factorize(_mix(ctx.cluster[cand.rows], cand.key))[0]
         freq = np.bincount(pair)[pair] if len(pair) else pair
         top = int(freq.max()) if len(freq) else 0
-        return _sort([cl_key, (top - freq, top + 1), (newest_first, bound)])
+        return [(top - freq, top + 1), (newest_first, bound)]
     raise ValueError(f"unknown survivorship rule {rule!r}; one of {', '.join(RULES)}")
 
 
-def _first_per_cluster(cl_sorted: np.ndarray) -> np.ndarray:
-    if len(cl_sorted) == 0:
-        return np.zeros(0, dtype=bool)
-    return np.r_[True, cl_sorted[1:] != cl_sorted[:-1]]
+def _rule_order(
+    cand: _Candidates, ctx: _Context, rule: str, length: np.ndarray | None
+) -> np.ndarray:
+    """Candidate indices sorted by cluster, best first under ``rule`` within a cluster."""
+    keys = _rule_keys(cand, ctx, rule, length)
+    return _sort([(ctx.cluster[cand.rows], ctx.n_clusters), *keys])
+
+
+def _composite(keys: list[tuple[np.ndarray, int]], size: int) -> np.ndarray | None:
+    """The keys as one int64 per candidate, in the same order; None if it cannot fit."""
+    total = 1
+    for _, bound in keys:
+        total *= max(bound, 1)
+    if total >= 2**62:
+        return None
+    composite = np.zeros(size, dtype=np.int64)
+    for values, bound in keys:
+        composite = composite * max(bound, 1) + values
+    return composite
+
+
+def _best_per_cluster(cl: np.ndarray, score: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Index of the candidate with the smallest ``score`` (unique within a cluster) of
+    each cluster that has candidates: a scatter-min, no sort."""
+    best = np.full(n_clusters, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(best, cl, score)
+    return np.flatnonzero(score == best[cl])
 
 
 @dataclass
@@ -518,20 +666,27 @@ def _single_field(ctx: _Context, column: str, rule: str, *, spelling: bool) -> _
     result = np.full(ctx.n_clusters, -1, dtype=np.int64)
     label = np.full(ctx.n_clusters, -1, dtype=np.int8)
     rows = np.flatnonzero(present)
-    # A record alone in its cluster is its own survivor: no ranking needed (most
-    # clusters are singletons).
-    alone = ctx.sizes[ctx.cluster[rows]] == 1
-    result[ctx.cluster[rows[alone]]] = rows[alone]
-    label[ctx.cluster[rows[alone]]] = _RULE_LABELS.index(rule)
+    # A record that is the only one of its cluster with a value is the survivor: no
+    # ranking needed (most clusters are singletons).
+    cl = ctx.cluster[rows]
+    alone = np.bincount(cl, minlength=ctx.n_clusters)[cl] == 1
+    result[cl[alone]] = rows[alone]
+    label[cl[alone]] = _RULE_LABELS.index(rule)
     rows = rows[~alone]
     key = _hash_keys(norm[rows])
-    cand = _Candidates(rows, np.zeros(len(rows), np.int64), key, norm[rows])
+    cand = _Candidates(rows, np.zeros(len(rows), np.int64), key, norm)  # values unused
     length = None
     if rule == "longest":
         length = ctx.raw_length(column, rows)
-    order = _rule_order(cand, ctx, rule, length)
     cl = ctx.cluster[rows]
-    first = order[_first_per_cluster(cl[order])]
+    keys = _rule_keys(cand, ctx, rule, length)
+    # Candidates' rank under the rule (smaller is better): one int64, else sorted.
+    score = _composite(keys, len(rows))
+    if score is None:
+        order = _sort([(cl, ctx.n_clusters), *keys])
+        score = np.empty(len(order), dtype=np.int64)
+        score[order] = np.arange(len(order))
+    first = _best_per_cluster(cl, score, ctx.n_clusters)
     result[cl[first]] = rows[first]
     label[cl[first]] = _RULE_LABELS.index(rule)
     if spelling and len(rows):
@@ -541,16 +696,22 @@ def _single_field(ctx: _Context, column: str, rule: str, *, spelling: bool) -> _
         # Only clusters where several records carry the winning value have a choice.
         same = same[np.bincount(cl[same], minlength=ctx.n_clusters)[cl[same]] > 1]
         if len(same):
-            position = np.empty(len(order), dtype=np.int64)
-            position[order] = np.arange(len(order))
-            penalty = _per_unique(ctx.records[column].iloc[rows[same]], _spelling_penalty)
-            best = same[
-                _sort([(cl[same], ctx.n_clusters), (penalty, 4), (position[same], len(order))])
-            ]
-            best = best[_first_per_cluster(cl[best])]
-            swapped = rows[best] != result[cl[best]]
-            result[cl[best]] = rows[best]
-            label[cl[best[swapped]]] = _RULE_LABELS.index(rule + "+casing")
+            # The best spelled (lowest penalty) record carrying the value, the first in
+            # rule order among equals: the winner itself unless a carrier is better.
+            penalty = ctx.text(column).per_value(rows[same], _spelling_penalty)
+            same_cl = cl[same]
+            lowest = np.full(ctx.n_clusters, 4, dtype=np.int64)
+            for p in (3, 2, 1, 0):
+                lowest[same_cl[penalty == p]] = p
+            winner_penalty = np.full(ctx.n_clusters, 4, dtype=np.int64)
+            is_winner = rows[same] == result[same_cl]
+            winner_penalty[same_cl[is_winner]] = penalty[is_winner]
+            better = lowest[same_cl] < winner_penalty[same_cl]
+            at = np.flatnonzero(better & (penalty == lowest[same_cl]))
+            if len(at):
+                best = same[at][_best_per_cluster(same_cl[at], score[same[at]], ctx.n_clusters)]
+                result[cl[best]] = rows[best]
+                label[cl[best]] = _RULE_LABELS.index(rule + "+casing")
     return _Single(result, label)
 
 
@@ -576,16 +737,35 @@ class _Union:
 
 
 def _union(cand: _Candidates, ctx: _Context, rule: str, length: np.ndarray | None = None) -> _Union:
-    order = _rule_order(cand, ctx, rule, length)
-    cl = ctx.cluster[cand.rows][order]
+    """The distinct values of each cluster in rule order. A candidate alone in its
+    cluster is kept as it is; only clusters with several candidates are sorted."""
+    n_cl = ctx.n_clusters
+    cl_all = ctx.cluster[cand.rows]
+    counts = np.bincount(cl_all, minlength=n_cl)
+    shared = np.flatnonzero(counts[cl_all] > 1)
+    alone = np.flatnonzero(counts[cl_all] == 1)
+    # Values are not needed to order: not gathered.
+    sub = _Candidates(cand.rows[shared], cand.slot[shared], cand.key[shared], cand.values)
+    order = shared[_rule_order(sub, ctx, rule, None if length is None else length[shared])]
+    cl = cl_all[order]
     repeated = pd.Series(_mix(cl, cand.key[order])).duplicated().to_numpy()
-    idx, cl = order[~repeated], cl[~repeated]
-    start = np.searchsorted(cl, np.arange(ctx.n_clusters + 1), side="left")
-    return _Union(idx, cl, np.arange(len(idx)) - start[cl], start)
+    kept, kept_cl = order[~repeated], cl[~repeated]
+    kept_start = np.searchsorted(kept_cl, np.arange(n_cl + 1), side="left")
+    kept_pos = np.arange(len(kept)) - kept_start[kept_cl]
+    sizes = np.diff(kept_start) + np.bincount(cl_all[alone], minlength=n_cl)
+    start = np.zeros(n_cl + 1, dtype=np.int64)
+    np.cumsum(sizes, out=start[1:])
+    idx = np.empty(int(start[-1]), dtype=np.int64)
+    idx[start[kept_cl] + kept_pos] = kept
+    idx[start[cl_all[alone]]] = alone
+    out_cl = np.repeat(np.arange(n_cl, dtype=np.int64), sizes)
+    return _Union(idx, out_cl, np.arange(len(idx)) - start[out_cl], start)
 
 
-def _slots(ctx: _Context, columns: Iterable[str]) -> _Candidates:
-    """Candidates over slot columns (phone_1, phone_2...) of normalized values."""
+def _slots(ctx: _Context, columns: Iterable[str], *, keys: bool = True) -> _Candidates:
+    """Candidates over slot columns (phone_1, phone_2...) of normalized values. Keys are
+    only compared within a cluster, so only clusters with several candidates get them
+    (the others have key 0); with ``keys`` False none do (the caller sets them)."""
     rows, slots, values = [], [], []
     for slot, column in enumerate(columns):
         norm, present = ctx.normalized(column)
@@ -594,9 +774,18 @@ def _slots(ctx: _Context, columns: Iterable[str]) -> _Candidates:
         slots.append(np.full(len(r), slot, dtype=np.int64))
         values.append(norm[r])
     vals = np.concatenate(values)
-    return _Candidates(
-        np.concatenate(rows).astype(np.int64), np.concatenate(slots), _hash_keys(vals), vals
-    )
+    cand_rows = np.concatenate(rows).astype(np.int64)
+    key = np.zeros(len(vals), dtype=np.int64)
+    if keys:
+        several = _in_shared_clusters(ctx, cand_rows)
+        key[several] = _hash_keys(vals[several])
+    return _Candidates(cand_rows, np.concatenate(slots), key, vals)
+
+
+def _in_shared_clusters(ctx: _Context, rows: np.ndarray) -> np.ndarray:
+    """Positions of ``rows`` whose cluster holds at least one other of ``rows``."""
+    cl = ctx.cluster[rows]
+    return np.flatnonzero(np.bincount(cl, minlength=ctx.n_clusters)[cl] > 1)
 
 
 def _phone_candidates(ctx: _Context, dealer_phones: Iterable[str] | str) -> _Candidates:
@@ -611,26 +800,46 @@ def _phone_candidates(ctx: _Context, dealer_phones: Iterable[str] | str) -> _Can
 
 
 def _email_candidates(ctx: _Context, dealer_domains: Iterable[str] | str) -> _Candidates:
-    cand = _slots(ctx, EMAIL_LABELS)
-    codes, first = _distinct(cand.key)
-    uniques = cand.values[first]
-    keep = ~_placeholder_emails(uniques, dealer_domains)[codes]
-    cand, codes = cand.take(keep), codes[keep]
+    cand = _slots(ctx, EMAIL_LABELS, keys=False)
+    cand = cand.take(~_placeholder_emails(cand.values, dealer_domains))
     # One entry per mailbox (j.doe@gmail.com = jdoe@gmail.com). Match keys only matter
     # where a cluster has several addresses, so only those are computed.
-    cl = ctx.cluster[cand.rows]
-    several = np.bincount(cl, minlength=ctx.n_clusters)[cl] > 1
-    need = np.unique(codes[several])
-    if len(need):
-        lookup = np.zeros(len(uniques), dtype=np.int64)
-        lookup[need] = _hash_keys(_mailboxes(uniques[need]))
-        cand.key[several] = lookup[codes[several]]
+    several = _in_shared_clusters(ctx, cand.rows)
+    if len(several):
+        cand.key[several] = _hash_keys(_candidate_mailboxes(ctx, cand, several))
     return cand
+
+
+def _candidate_mailboxes(ctx: _Context, cand: _Candidates, at: np.ndarray) -> np.ndarray:
+    """The mailbox (match key) of the email candidates ``at``: the keys ``norm`` held
+    when it held keys (``norm_email_keys``), else computed from the addresses."""
+    values = cand.values[at]
+    if not ctx.email_keys:
+        return _mailboxes(values)
+    keys = np.full(len(at), None, dtype=object)
+    rows, slots = cand.rows[at], cand.slot[at]
+    for slot, column in enumerate(EMAIL_LABELS):
+        if column in ctx.email_keys:
+            these = np.flatnonzero(slots == slot)
+            keys[these] = ctx.email_keys[column][rows[these]]
+    missing = np.flatnonzero(keys == None)  # noqa: E711 - elementwise; keys are str or None
+    if len(missing):
+        keys[missing] = _mailboxes(values[missing])
+    return keys
 
 
 # Deletes ASCII digits and punctuation: what is left of a placeholder local part is its
 # letters (the emails module's squashing only ever removes such characters).
 _NOT_LETTERS = str.maketrans("", "", "0123456789!#$%&'*+-./=?^_`{|}~")
+
+
+def _arrow_strings(values: np.ndarray, *, missing: bool = False) -> pa.Array | None:
+    """``values`` (str; with ``missing``, also None, NaN or NA, which become null) as an
+    Arrow array; None if Arrow cannot hold them as text."""
+    try:
+        return pa.array(values, type=pa.string(), from_pandas=missing)
+    except (pa.ArrowException, UnicodeError, TypeError, ValueError):
+        return None
 
 
 def _placeholder_emails(addresses: np.ndarray, dealer_domains: Iterable[str] | str) -> np.ndarray:
@@ -640,26 +849,58 @@ def _placeholder_emails(addresses: np.ndarray, dealer_domains: Iterable[str] | s
     quick test first clears the addresses that cannot be placeholders: a placeholder's
     domain (or a parent domain) is a placeholder or dealer domain, or its local part
     before any ``+``, letters only, is that of a placeholder local part. The rest are
-    judged by the emails module, which keeps the last word.
+    judged by the emails module, which keeps the last word. The quick test is one
+    regular expression run by Arrow over all addresses.
     """
     locals_ = {p.lower().translate(_NOT_LETTERS) for p in PLACEHOLDER_EMAIL_LOCAL_PARTS}
     dealer = [dealer_domains] if isinstance(dealer_domains, str) else list(dealer_domains)
     domains = {
         d.strip().lstrip("@").lower().rstrip(".") for d in (*PLACEHOLDER_EMAIL_DOMAINS, *dealer)
     }
-    by_domain: dict[str, bool] = {}  # few distinct domains: test each once
-    maybe = np.zeros(len(addresses), dtype=bool)
-    for i, address in enumerate(addresses.tolist()):
-        local, _, domain = address.rpartition("@")
-        flag = by_domain.get(domain)
-        if flag is None:
-            flag = by_domain[domain] = _placeholder_domain(domain, domains)
-        maybe[i] = flag or local.split("+", 1)[0].translate(_NOT_LETTERS) in locals_
+    text = _arrow_strings(addresses) if len(addresses) else None
+    if text is None:
+        maybe = _maybe_placeholders(addresses, locals_, domains)
+    else:
+        maybe = pc.fill_null(
+            pc.match_substring_regex(text, _maybe_placeholder_pattern(locals_, domains)), False
+        ).to_numpy(zero_copy_only=False)
     result = np.zeros(len(addresses), dtype=bool)
     if maybe.any():
         exact = is_placeholder_email_series(pd.Series(addresses[maybe], dtype=object), dealer)
         result[maybe] = exact.to_numpy()
     return result
+
+
+def _maybe_placeholder_pattern(locals_: set[str], domains: set[str]) -> str:
+    """An RE2 pattern matching an address when :func:`_maybe_placeholders` flags it.
+
+    The local part is all before the last ``@``, the domain all after it. A local part
+    is flagged when, up to its first ``+``, deleting the characters of
+    :data:`_NOT_LETTERS` leaves a placeholder word: the word's characters in order with
+    only such characters around them. A domain is flagged when it or a parent domain is
+    one of ``domains``.
+    """
+    other = "[" + re.escape("0123456789!#$%&'*-./=?^_`{|}~") + "]*"  # deleted, except "+"
+    words = "|".join(
+        other + "".join(re.escape(ch) + other for ch in word) for word in sorted(locals_)
+    )
+    names = "|".join(re.escape(d) for d in sorted(domains))
+    return f"(?s)(?:^(?:{words})(?:\\+.*)?@[^@]*$)|(?:@(?:[^@]*\\.)?(?:{names})$)"
+
+
+def _maybe_placeholders(
+    addresses: np.ndarray, locals_: set[str], domains: set[str]
+) -> np.ndarray:
+    """The quick test of :func:`_placeholder_emails`, one address at a time."""
+    by_domain: dict[str, bool] = {}  # few distinct domains: test each once
+    maybe = np.zeros(len(addresses), dtype=bool)
+    for i, address in enumerate(addresses.tolist()):
+        local, _, domain = str(address).rpartition("@")
+        flag = by_domain.get(domain)
+        if flag is None:
+            flag = by_domain[domain] = _placeholder_domain(domain, domains)
+        maybe[i] = flag or local.split("+", 1)[0].translate(_NOT_LETTERS) in locals_
+    return maybe
 
 
 def _placeholder_domain(domain: str, domains: set[str]) -> bool:
@@ -680,16 +921,25 @@ def _mailboxes(addresses: np.ndarray) -> np.ndarray:
     any other normalized address is its own match key, so the emails module is asked
     about those few only.
     """
-    keys = np.asarray(addresses, dtype=object).copy()
-    folds = np.fromiter(
-        (
-            (domain := a.rpartition("@")[2]) in GMAIL_DOMAINS
-            or ("+" in a and domain in PLUS_ADDRESSING_DOMAINS)
-            for a in keys.tolist()
-        ),
-        dtype=bool,
-        count=len(keys),
-    )
+    keys = np.array(addresses, dtype=object)
+    text = _arrow_strings(keys) if len(keys) else None
+    if text is None:
+        folds = np.fromiter(
+            (
+                (domain := a.rpartition("@")[2]) in GMAIL_DOMAINS
+                or ("+" in a and domain in PLUS_ADDRESSING_DOMAINS)
+                for a in keys.tolist()
+            ),
+            dtype=bool,
+            count=len(keys),
+        )
+    else:
+        gmail = "|".join(re.escape(d) for d in sorted(GMAIL_DOMAINS))
+        plus = "|".join(re.escape(d) for d in sorted(PLUS_ADDRESSING_DOMAINS))
+        pattern = f"(?s)(?:@(?:{gmail})$)|(?:\\+.*@(?:{plus})$)"
+        folds = pc.fill_null(pc.match_substring_regex(text, pattern), False).to_numpy(
+            zero_copy_only=False
+        )
     if folds.any():
         folded = email_match_key_series(pd.Series(keys[folds], dtype=object))
         keys[folds] = folded.to_numpy(dtype=object)
@@ -704,21 +954,28 @@ def _vin_candidates(ctx: _Context) -> _Candidates:
     cand = _slots(ctx, ("vin_1", "vin_2", "vin_3"))
     if not len(cand.rows):
         return cand
-    lengths = np.fromiter(map(len, cand.values), dtype=np.int64, count=len(cand.values))
-    cl = ctx.cluster[cand.rows]
+    # Only a VIN that shares its cluster with another can fold.
+    shared = _in_shared_clusters(ctx, cand.rows)
+    values = cand.values[shared]
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    cl = ctx.cluster[cand.rows[shared]]
     full = lengths == _FULL_VIN
-    drop = np.zeros(len(cand.rows), dtype=bool)
+    drop = np.zeros(len(shared), dtype=bool)
     for size in np.unique(lengths[~full]).tolist():
         these = lengths == size
         fulls = full & np.isin(cl, cl[these])
         if not fulls.any():
             continue
         tails = pd.MultiIndex.from_arrays(
-            [cl[fulls], np.array([v[-size:] for v in cand.values[fulls].tolist()], dtype=object)]
+            [cl[fulls], np.array([v[-size:] for v in values[fulls].tolist()], dtype=object)]
         )
-        drop[these] = pd.MultiIndex.from_arrays([cl[these], cand.values[these]]).isin(tails)
-    drop[full] = _vin_typos(cl[full], cand.key[full], cand.values[full])
-    return cand.take(~drop)
+        drop[these] = pd.MultiIndex.from_arrays([cl[these], values[these]]).isin(tails)
+    drop[full] = _vin_typos(cl[full], cand.key[shared[full]], values[full])
+    if not drop.any():
+        return cand
+    keep = np.ones(len(cand.rows), dtype=bool)
+    keep[shared[drop]] = False
+    return cand.take(keep)
 
 
 def _vin_typos(cl: np.ndarray, key: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -726,19 +983,25 @@ def _vin_typos(cl: np.ndarray, key: np.ndarray, values: np.ndarray) -> np.ndarra
     one substitution or one swap of neighbours away from it, with a wrong check digit
     where the other's is right.
 
-    Pairs are formed within clusters (each distinct VIN against the next ``d`` ones in
-    cluster order) and compared as a (pairs, 17) byte matrix: no Python loop per pair.
-    Only the VINs of a close pair get their check digit computed (by the vins module).
+    Check digits are computed for every distinct VIN (as a (VINs, 17) byte matrix);
+    only clusters holding both a VIN with a wrong check digit and one with a right one
+    can have a typo. There pairs are formed (each distinct VIN against the next ``d``
+    ones in cluster order) and compared as byte matrices: no Python loop per pair.
     """
     result = np.zeros(len(cl), dtype=bool)
     pair = _mix(cl, key)
     first = np.flatnonzero(~pd.Series(pair).duplicated().to_numpy())
-    first = first[np.argsort(cl[first], kind="stable")]  # distinct VINs, by cluster
-    c = cl[first]
     chars = np.frombuffer("".join(values[first].tolist()).encode("ascii"), dtype=np.uint8)
     chars = chars.reshape(-1, _FULL_VIN)
+    right = _check_digit_ok(chars)
+    bad = np.bincount(cl[first[~right]], minlength=int(cl.max()) + 1 if len(cl) else 0) > 0
+    good = np.bincount(cl[first[right]], minlength=len(bad)) > 0
+    mixed = np.flatnonzero((bad & good)[cl[first]])
+    mixed = mixed[np.argsort(cl[first[mixed]], kind="stable")]  # by cluster
+    first, chars, ok = first[mixed], chars[mixed], right[mixed]
+    c = cl[first]
     left: list[np.ndarray] = []
-    right: list[np.ndarray] = []
+    later: list[np.ndarray] = []
     for d in range(1, len(c)):
         i = np.flatnonzero(c[:-d] == c[d:])
         if not len(i):
@@ -757,14 +1020,11 @@ def _vin_typos(cl: np.ndarray, key: np.ndarray, values: np.ndarray) -> np.ndarra
         )
         close = (count == 1) | swapped
         left.append(i[close])
-        right.append(i[close] + d)
+        later.append(i[close] + d)
     lo = np.concatenate(left) if left else np.zeros(0, dtype=np.int64)
-    hi = np.concatenate(right) if right else np.zeros(0, dtype=np.int64)
+    hi = np.concatenate(later) if later else np.zeros(0, dtype=np.int64)
     if not len(lo):
         return result
-    involved = np.unique(np.concatenate([lo, hi]))
-    ok = np.zeros(len(c), dtype=bool)
-    ok[involved] = vin_check_digit_ok_series(pd.Series(values[first[involved]], dtype=object))
     typo = np.zeros(len(c), dtype=bool)
     typo[lo[~ok[lo] & ok[hi]]] = True
     typo[hi[~ok[hi] & ok[lo]]] = True
@@ -772,22 +1032,47 @@ def _vin_typos(cl: np.ndarray, key: np.ndarray, values: np.ndarray) -> np.ndarra
     return pd.Index(pair[first][typo]).get_indexer(pair) >= 0
 
 
+# The North American check digit (matching.normalize.vins), over a (VINs, 17) byte matrix.
+_VIN_VALUE = np.zeros(256, dtype=np.int64)
+for _ch, _value in _VIN_TRANSLITERATION.items():
+    _VIN_VALUE[ord(_ch)] = _value
+_VIN_WEIGHT = np.array(_VIN_WEIGHTS, dtype=np.int64)
+
+
+def _check_digit_ok(chars: np.ndarray) -> np.ndarray:
+    """``vin_check_digit_ok`` of normalized full VINs given as a (VINs, 17) uint8 matrix:
+    such a VIN is its own normalized form, so the test is the check digit alone."""
+    remainder = (_VIN_VALUE[chars] * _VIN_WEIGHT).sum(axis=1) % 11
+    expected = np.where(remainder == 10, ord("X"), ord("0") + remainder)
+    return chars[:, _VIN_CHECK_POSITION] == expected
+
+
 def _address_candidates(ctx: _Context) -> _Candidates:
-    (street, has_street), (unit, has_unit) = ctx.normalized("street"), ctx.normalized("unit")
-    (zip_, has_zip), (city, has_city) = ctx.normalized("postal_code"), ctx.normalized("city")
-    state, has_state = ctx.normalized("state")
-    rows = np.flatnonzero(has_street | has_zip | has_city)
-    key = _mix(_hash_keys(street[rows], has_street[rows]), _hash_keys(unit[rows], has_unit[rows]))
-    key = _mix(key, _hash_keys(zip_[rows], has_zip[rows]))
-    # Without street and ZIP, the city and state tell addresses apart (rare).
-    locality = np.flatnonzero(~(has_street | has_zip)[rows])
-    if len(locality):
-        at = rows[locality]
-        place = _mix(_hash_keys(city[at], has_city[at]), _hash_keys(state[at], has_state[at]))
-        key[locality] = _mix(key[locality], place)
-    return _Candidates(
-        rows, np.zeros(len(rows), np.int64), key, np.full(len(rows), None, dtype=object)
+    street, unit = ctx.values("street"), ctx.values("unit")
+    zip_, city = ctx.values("postal_code"), ctx.values("city")
+    has_street, has_zip = ctx.present("street"), ctx.present("postal_code")
+    rows = np.flatnonzero(has_street | has_zip | ctx.present("city"))
+    # Keys only tell apart the addresses of one cluster: only shared clusters get them.
+    key = np.zeros(len(rows), dtype=np.int64)
+    shared = _in_shared_clusters(ctx, rows)
+    at = rows[shared]
+    street_at, unit_at, zip_at = street[at], unit[at], zip_[at]
+    part = _mix(
+        _hash_keys(street_at, ~pd.isna(street_at)), _hash_keys(unit_at, ~pd.isna(unit_at))
     )
+    part = _mix(part, _hash_keys(zip_at, ~pd.isna(zip_at)))
+    # Without street and ZIP, the city and state tell addresses apart (rare).
+    locality = np.flatnonzero(~(has_street | has_zip)[at])
+    if len(locality):
+        where = at[locality]
+        city_at, state_at = city[where], ctx.values("state")[where]
+        place = _mix(
+            _hash_keys(city_at, ~pd.isna(city_at)), _hash_keys(state_at, ~pd.isna(state_at))
+        )
+        part[locality] = _mix(part[locality], place)
+    key[shared] = part
+    slots = np.zeros(len(rows), np.int64)
+    return _Candidates(rows, slots, key, np.full(len(rows), None, dtype=object))
 
 
 def _spread(n: int, cl: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -858,12 +1143,13 @@ class _Provenance:
                     cl, dtype=pd.CategoricalDtype(self.ctx.cluster_ids)
                 ),
                 "field": pd.Categorical.from_codes(field_codes, categories=self.FIELDS),
-                "value": pd.Series(values, dtype=object),
+                "value": pd.Series(values, dtype=object, copy=False),
                 "record_id": pd.Categorical.from_codes(
-                    rows, dtype=pd.CategoricalDtype(self.ctx.record_index)
+                    self.ctx.rid_rank[rows], dtype=self.ctx.record_categories
                 ),
                 "rule": pd.Categorical.from_codes(rules, categories=_RULE_LABELS),
-            }
+            },
+            copy=False,  # no copy of millions of values into a block
         )
 
 
@@ -879,6 +1165,7 @@ def golden_records(
     dealer_domains: Iterable[str] | str = (),
     dealer_phones: Iterable[str] | str = (),
     validate: bool = True,
+    norm_email_keys: bool = False,
 ) -> GoldenRecords:
     """One golden record per cluster of ``clusters`` (``record_id, cluster_id``).
 
@@ -887,6 +1174,14 @@ def golden_records(
     ``rules`` defaults to ``SurvivorshipRules()``. ``dealer_domains`` and
     ``dealer_phones`` are the dealer's own email domains and phone numbers: placeholders
     for its customers, never survivors. With ``validate`` False, ``issues`` is empty.
+
+    ``norm_email_keys`` says that ``norm``'s ``email_1``/``email_2`` hold match keys
+    rather than normalized addresses, as ``Prepared.norm`` of
+    :func:`matching.pipeline.prepare.prepare` does: the addresses a provider rule may
+    have folded are then normalized again from ``records``. So the pipeline passes its
+    prepared frames: ``golden_records(prep.records, clusters, norm=prep.norm,
+    norm_email_keys=True)`` gives what ``golden_records(prep.records, clusters)``
+    would, without normalizing the export twice.
 
     Raises ValueError when ``record_id`` is missing or repeated, when a record has no
     cluster, or when a cluster row names no record.
@@ -900,6 +1195,7 @@ def golden_records(
             dealer_domains=dealer_domains,
             dealer_phones=dealer_phones,
             validate=validate,
+            norm_email_keys=norm_email_keys,
         )
 
 
@@ -926,10 +1222,11 @@ def _golden_records(
     dealer_domains: Iterable[str] | str,
     dealer_phones: Iterable[str] | str,
     validate: bool,
+    norm_email_keys: bool,
 ) -> GoldenRecords:
     rules = rules if rules is not None else SurvivorshipRules()
     clock = _Stopwatch()
-    ctx = _context(records, clusters, norm)
+    ctx = _context(records, clusters, norm, norm_email_keys)
     clock.lap("prepare")
     n_cl = ctx.n_clusters
     prov = _Provenance(ctx)
@@ -943,7 +1240,7 @@ def _golden_records(
         prov.add(column, has, values, chosen.row[has], chosen.label[has])
     clock.lap("names_and_key")
 
-    unions: dict[str, tuple[_Candidates, _Union]] = {}
+    entries: dict[str, _Entries] = {}
     for name, cand, columns in (
         ("phone", _phone_candidates(ctx, dealer_phones), tuple(PHONE_LABELS)),
         ("email", _email_candidates(ctx, dealer_domains), tuple(EMAIL_LABELS)),
@@ -957,19 +1254,22 @@ def _golden_records(
                 at = np.flatnonzero(cand.slot == slot)
                 length[at] = ctx.raw_length(column, cand.rows[at])
         u = _union(cand, ctx, rule, length)
-        unions[name] = (cand, u)
-        prov.add_union(name, u, cand.values[u.idx], cand.rows[u.idx], rule)
+        values = cand.values[u.idx]
+        prov.add_union(name, u, values, cand.rows[u.idx], rule)
         for k in (1, 2):
             at = u.pos == k - 1
-            out[f"{name}_{k}"] = _spread(n_cl, u.cl[at], cand.values[u.idx[at]])
+            out[f"{name}_{k}"] = _spread(n_cl, u.cl[at], values[at])
+        entries[name] = _Entries(u.start, {"value": values, "slot": cand.slot[u.idx]})
 
     clock.lap("phones_and_emails")
     vin_cand = _vin_candidates(ctx)
     vin_u = _union(vin_cand, ctx, "most_recent")
-    prov.add("vin", vin_u.cl, vin_cand.values[vin_u.idx], vin_cand.rows[vin_u.idx], "union")
+    vins = vin_cand.values[vin_u.idx]
+    prov.add("vin", vin_u.cl, vins, vin_cand.rows[vin_u.idx], "union")
     for k in (1, 2, 3):
         at = vin_u.pos == k - 1
-        out[f"vin_{k}"] = _spread(n_cl, vin_u.cl[at], vin_cand.values[vin_u.idx[at]])
+        out[f"vin_{k}"] = _spread(n_cl, vin_u.cl[at], vins[at])
+    entries["vehicle"] = _Entries(vin_u.start, {"vin": vins})
 
     clock.lap("vins")
     addr_cand = _address_candidates(ctx)
@@ -981,26 +1281,21 @@ def _golden_records(
             addr_len += ctx.raw_length(c, addr_cand.rows)
     addr_u = _union(addr_cand, ctx, addr_rule, addr_len)
     addr_rows = addr_cand.rows[addr_u.idx]
-    addr_raw = {c: ctx.raw(c, addr_rows) for c in ADDRESS_COLUMNS}
+    addr_raw, addr_text = _address_parts(ctx, addr_rows)
     primary = addr_u.pos == 0
     for c in ADDRESS_COLUMNS:
         out[c] = _spread(n_cl, addr_u.cl[primary], addr_raw[c][primary])
-    addr_text = np.array(
-        [", ".join(filter(None, parts)) for parts in zip(*addr_raw.values(), strict=True)],
-        dtype=object,
-    )
     prov.add_union("address", addr_u, addr_text, addr_rows, addr_rule)
+    entries["address"] = _Entries(
+        addr_u.start, {k: addr_raw[c] for k, c in zip(_ADDRESS_KEYS, ADDRESS_COLUMNS, strict=True)}
+    )
 
     clock.lap("addresses")
     golden = _golden_frame(ctx, out)
     clock.lap("golden")
-    golden_json = _build_json(out, unions, (vin_cand, vin_u), (addr_u, addr_raw))
+    golden_json = _golden_json(out, entries)
     clock.lap("golden_json")
-    issues = (
-        _issues(golden_json, out, unions, (vin_cand, vin_u), ctx.cluster_ids)
-        if validate
-        else _no_issues()
-    )
+    issues = _issues(golden_json, ctx.cluster_ids) if validate else _no_issues()
     clock.lap("validate")
     provenance = prov.frame()
     clock.lap("provenance")
@@ -1027,7 +1322,12 @@ class _Stopwatch:
         self._last = now
 
 
-def _context(records: pd.DataFrame, clusters: pd.DataFrame, norm: pd.DataFrame | None) -> _Context:
+def _context(
+    records: pd.DataFrame,
+    clusters: pd.DataFrame,
+    norm: pd.DataFrame | None,
+    norm_email_keys: bool = False,
+) -> _Context:
     """Check the inputs and compute the per-record arrays."""
     if "record_id" not in records.columns:
         raise ValueError("records has no 'record_id' column; golden records need one per row")
@@ -1039,41 +1339,14 @@ def _context(records: pd.DataFrame, clusters: pd.DataFrame, norm: pd.DataFrame |
         )
     if norm is None:
         norm = normalize_frame(records)
+        norm_email_keys = False
     elif len(norm) != len(records) or not norm.index.equals(records.index):
         raise ValueError(
             "norm is not aligned with records: pass normalize_frame(records) "
             "(same index, same length) or None"
         )
+    n = len(records)
     ids = records["record_id"].to_numpy(dtype=object, na_value=None)
-    index = pd.Index(ids, dtype=object)
-    if index.hasnans:
-        raise ValueError("records has rows without a record_id; every record needs one")
-    if index.has_duplicates:
-        examples = index[index.duplicated()].unique()[:5].tolist()
-        raise ValueError(f"record_id is repeated in records (e.g. {examples}); ids must be unique")
-    listed = pd.Index(clusters["record_id"].to_numpy(dtype=object, na_value=None), dtype=object)
-    if listed.has_duplicates:
-        examples = listed[listed.duplicated()].unique()[:5].tolist()
-        raise ValueError(f"clusters lists record(s) {examples} more than once; one row per record")
-    if len(listed) == len(index) and (listed.to_numpy() == ids).all():
-        where = np.arange(len(ids))  # clusters in the records' order: the usual case
-    else:
-        where = listed.get_indexer(index)
-    if (where < 0).any():
-        examples = index[where < 0][:5].tolist()
-        raise ValueError(
-            f"{int((where < 0).sum())} record(s) have no cluster (e.g. {examples}); "
-            "give every record a cluster_id (a singleton is its own cluster)"
-        )
-    if len(listed) != len(index):
-        extra = listed.difference(index)[:5].tolist()
-        raise ValueError(f"clusters names record(s) that are not in records (e.g. {extra})")
-    codes, uniques = pd.factorize(
-        clusters["cluster_id"].iloc[where].reset_index(drop=True), sort=True
-    )
-    if (codes < 0).any():
-        examples = index[codes < 0][:5].tolist()
-        raise ValueError(f"records {examples} have an empty cluster_id")
     # Record ids are unique, so their sorted order is total: the tie-break that makes
     # "most recent" well defined for records created at the same instant.
     text_ids = (
@@ -1081,35 +1354,257 @@ def _context(records: pd.DataFrame, clusters: pd.DataFrame, norm: pd.DataFrame |
         if not isinstance(records["record_id"].dtype, pd.StringDtype)
         else records["record_id"]
     )
-    rid_rank = np.empty(len(ids), dtype=np.int64)
-    rid_rank[text_ids.argsort().to_numpy()] = np.arange(len(ids))
-    created = _parse_dates(
-        records["created_at"] if "created_at" in records.columns else None, len(ids)
-    )
-    rank = np.empty(len(ids), dtype=np.int64)
-    rank[np.lexsort((rid_rank, created))] = np.arange(len(ids))
+    if isinstance(records["record_id"].dtype, pd.StringDtype) and not pd.isna(ids).any():
+        # Text ids (the usual case, often already sorted): unique when no two neighbours
+        # in sorted order are equal, which needs no hash table of a million strings.
+        if n < 2 or bool((ids[1:] > ids[:-1]).all()):
+            by_rid = np.arange(n)  # strictly increasing: sorted, and no id twice
+            repeated = np.zeros(0, dtype=np.int64)
+        else:
+            by_rid = _argsort(text_ids)
+            in_order = ids[by_rid]
+            repeated = np.flatnonzero(in_order[1:] == in_order[:-1])
+        if len(repeated):
+            examples = pd.unique(in_order[repeated])[:5].tolist()
+            raise ValueError(
+                f"record_id is repeated in records (e.g. {examples}); ids must be unique"
+            )
+        index = None
+    else:
+        index = pd.Index(ids, dtype=object)
+        if index.hasnans:
+            raise ValueError("records has rows without a record_id; every record needs one")
+        if index.has_duplicates:
+            examples = index[index.duplicated()].unique()[:5].tolist()
+            raise ValueError(
+                f"record_id is repeated in records (e.g. {examples}); ids must be unique"
+            )
+        by_rid = _argsort(text_ids)
+    listed_ids = None
+    if not _same_text(clusters["record_id"], records["record_id"]):
+        listed_ids = clusters["record_id"].to_numpy(dtype=object, na_value=None)
+    if listed_ids is None or (len(listed_ids) == n and (listed_ids == ids).all()):
+        where = None  # clusters in the records' order: the usual case
+    else:
+        if index is None:
+            index = pd.Index(ids, dtype=object)
+        listed = pd.Index(listed_ids, dtype=object)
+        if listed.has_duplicates:
+            examples = listed[listed.duplicated()].unique()[:5].tolist()
+            raise ValueError(
+                f"clusters lists record(s) {examples} more than once; one row per record"
+            )
+        where = listed.get_indexer(index)
+        if (where < 0).any():
+            examples = index[where < 0][:5].tolist()
+            raise ValueError(
+                f"{int((where < 0).sum())} record(s) have no cluster (e.g. {examples}); "
+                "give every record a cluster_id (a singleton is its own cluster)"
+            )
+        if len(listed) != len(index):
+            extra = listed.difference(index)[:5].tolist()
+            raise ValueError(f"clusters names record(s) that are not in records (e.g. {extra})")
+    cluster_col = clusters["cluster_id"]
+    if where is not None:
+        cluster_col = cluster_col.iloc[where]
+    codes, uniques = _sorted_codes(cluster_col.reset_index(drop=True))
+    if (codes < 0).any():
+        examples = ids[codes < 0][:5].tolist()
+        raise ValueError(f"records {examples} have an empty cluster_id")
+    rid_rank = np.empty(n, dtype=np.int64)
+    rid_rank[by_rid] = np.arange(n)
+    created = _parse_dates(records["created_at"] if "created_at" in records.columns else None, n)
+    # Oldest first; records created at the same instant in record_id order.
+    order = by_rid[np.argsort(created[by_rid], kind="stable")]
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    records = records.reset_index(drop=True)
+    norm = norm.reset_index(drop=True)
+    overrides: dict[str, np.ndarray] = {}
+    email_keys: dict[str, np.ndarray] = {}
+    if norm_email_keys:
+        emails = _normalized_emails(records, norm)
+        overrides = {c: values for c, (values, _) in emails.items()}
+        email_keys = {c: keys for c, (_, keys) in emails.items()}
     return _Context(
-        records=records.reset_index(drop=True),
-        norm=norm.reset_index(drop=True),
+        records=records,
+        norm=norm,
         record_ids=ids,
-        record_index=index,
+        by_rid=by_rid,
         cluster=codes.astype(np.int64),
         cluster_ids=pd.Index(uniques, name="cluster_id"),
         rank=rank,
         created=created,
         rid_rank=rid_rank,
+        overrides=overrides,
+        email_keys=email_keys,
     )
+
+
+def _normalized_emails(
+    records: pd.DataFrame, norm: pd.DataFrame
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The normalized email columns when ``norm`` holds their match keys instead
+    (``email_match_key``, as :class:`matching.pipeline.prepare.Prepared` does).
+
+    A key is the normalized address itself unless a provider rule folded it: Gmail
+    drops dots and ``+tags`` and reads googlemail.com as gmail.com, other providers
+    drop ``+tags``. So the address is normalized again from ``records`` (by the emails
+    module) unless the cell shows that nothing can have been folded: plain ASCII
+    without ``+`` or ``xn--``, and either no "gmail" in it or ``name@gmail.com`` whose
+    only dot is the domain's. Cells with text but no key are normalized again too.
+    Gives per column the normalized addresses and the keys (None where missing).
+    """
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for column in EMAIL_LABELS:
+        if column not in records.columns:
+            continue
+        keys = (
+            norm[column].to_numpy(dtype=object)
+            if column in norm.columns
+            else np.full(len(records), None, dtype=object)
+        )
+        has_key = ~pd.isna(keys)
+        keys = np.where(has_key, keys, None)
+        has_text = records[column].notna().to_numpy()
+        redo = has_text & ~(has_key & _unfolded_cells(records[column]))
+        values = keys.copy()
+        rows = np.flatnonzero(redo)
+        if len(rows):
+            values[rows] = email_series(records[column].iloc[rows]).to_numpy(dtype=object)
+        out[column] = (values, keys)
+    return out
+
+
+def _unfolded_cells(cells: pd.Series) -> np.ndarray:
+    """Whether no provider rule can have folded the address in each cell: plain ASCII
+    without ``+`` or ``xn--`` (no +tag, nothing a Unicode domain could hide), and no
+    "gmail" in it unless it ends in ``@gmail.com`` with that dot its only one (no dots
+    in the name, not googlemail.com). False where the cells are not Arrow text."""
+    text = _arrow_text(cells)
+    if text is None:
+        return np.zeros(len(cells), dtype=bool)
+    plain = pc.and_(
+        pc.string_is_ascii(text),
+        pc.invert(
+            pc.or_(
+                pc.match_substring(text, "+"),
+                pc.match_substring(text, "xn--", ignore_case=True),
+            )
+        ),
+    )
+    gmail_plain = pc.or_(
+        pc.invert(pc.match_substring(text, "gmail", ignore_case=True)),
+        pc.and_(
+            pc.ends_with(pc.ascii_lower(text), "@gmail.com"),
+            pc.equal(pc.count_substring(text, "."), 1),
+        ),
+    )
+    return pc.fill_null(pc.and_(plain, gmail_plain), False).to_numpy(zero_copy_only=False)
+
+
+def _same_text(a: pd.Series, b: pd.Series) -> bool:
+    """True if both are Arrow text with equal values in the same order (compared by
+    Arrow, without making a million Python strings); False when not sure."""
+    ta, tb = _arrow_text(a), _arrow_text(b)
+    if ta is None or tb is None or len(ta) != len(tb) or ta.null_count or tb.null_count:
+        return False
+    if ta.type != tb.type:
+        tb = tb.cast(ta.type)
+    return bool(ta.equals(tb))
+
+
+def _argsort(text: pd.Series) -> np.ndarray:
+    return np.asarray(text.argsort().to_numpy(), dtype=np.int64)
+
+
+def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, Any]:
+    """``pd.factorize(values, sort=True)``, without the sort when the values come in
+    sorted order already (cluster ids named after their first record, say), and
+    without factorizing twice when only the distinct text needs sorting."""
+    codes, uniques = pd.factorize(values)
+    if len(uniques) < 2:
+        return codes, uniques
+    try:
+        if bool(pd.Index(uniques).is_monotonic_increasing):
+            return codes, uniques
+    except TypeError:
+        pass
+    if not isinstance(getattr(uniques, "dtype", None), pd.StringDtype):
+        return pd.factorize(values, sort=True)
+    order = np.asarray(uniques.argsort(), dtype=np.int64)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return np.where(codes >= 0, rank[codes], codes), uniques.take(order)
+
+
+def _address_parts(ctx: _Context, rows: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The written address parts at ``rows`` (trimmed, None where empty) and each
+    address as its parts joined by ", ". Arrow text is read in row order (a take in
+    order is several times faster than one in random order) and joined by Arrow."""
+    texts = {c: ctx.text(c) for c in ADDRESS_COLUMNS}
+    if any(t is not None and t.arrow is None for t in texts.values()) or not len(rows):
+        parts = {c: ctx.raw(c, rows) for c in ADDRESS_COLUMNS}
+        return parts, _joined_text(list(parts.values()), ", ")
+    order = np.argsort(rows, kind="stable")
+    in_order = rows[order]
+    parts: dict[str, np.ndarray] = {}
+    arrays = []
+    for column, text in texts.items():
+        if text is None:
+            parts[column] = np.full(len(rows), None, dtype=object)
+            continue
+        array = text.arrow_at(in_order)
+        arrays.append(array)
+        if text.codes is not None:
+            parts[column] = text(rows)
+        else:
+            parts[column] = _unsorted(array.to_numpy(zero_copy_only=False), order)
+    if not arrays:
+        return parts, np.full(len(rows), "", dtype=object)
+    arrays = [a.cast(pa.large_string()) if a.type != pa.large_string() else a for a in arrays]
+    sep = pa.scalar(", ", pa.large_string())
+    joined = pc.binary_join_element_wise(*arrays, sep, null_handling="skip")
+    return parts, _unsorted(joined.to_numpy(zero_copy_only=False), order)
+
+
+def _unsorted(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``values[i]`` belongs at ``order[i]``: the array in original order."""
+    out = np.empty(len(values), dtype=object)
+    out[order] = values
+    return out
+
+
+def _joined_text(columns: list[np.ndarray], sep: str) -> np.ndarray:
+    """``sep.join(filter(None, parts))`` of each row of ``columns`` (object arrays of
+    str or None), joined by Arrow when it can hold the values."""
+    try:
+        arrays = [pa.array(c, type=pa.string()) for c in columns]
+    except (pa.ArrowException, UnicodeError, TypeError):
+        joined = [sep.join(filter(None, parts)) for parts in zip(*columns, strict=True)]
+        return np.array(joined, dtype=object)
+    if not len(columns[0]):
+        return np.zeros(0, dtype=object)
+    joined = pc.binary_join_element_wise(*arrays, sep, null_handling="skip")
+    return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _golden_frame(ctx: _Context, out: dict[str, np.ndarray]) -> pd.DataFrame:
     n, size = ctx.n_clusters, len(ctx.cluster)
     order = _sort([(ctx.cluster, n), (ctx.rid_rank, size)])
     start = np.searchsorted(ctx.cluster[order], np.arange(n + 1), side="left")
-    ids = ctx.record_ids[order].tolist()
-    if not isinstance(ctx.records["record_id"].dtype, pd.StringDtype):
-        ids = list(map(str, ids))
-    bounds = start.tolist()
-    joined = [";".join(ids[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    text = _arrow_text(ctx.records["record_id"])
+    if text is not None and n:
+        # Joined by Arrow: a million small joins in Python take over a second.
+        ids = text.take(pa.array(order)).combine_chunks()
+        lists = pa.ListArray.from_arrays(pa.array(start.astype(np.int32)), ids)
+        joined = pc.binary_join(lists, pa.scalar(";", ids.type)).to_numpy(zero_copy_only=False)
+    else:
+        ids = ctx.record_ids[order].tolist()
+        if not isinstance(ctx.records["record_id"].dtype, pd.StringDtype):
+            ids = list(map(str, ids))
+        bounds = start.tolist()
+        joined = [";".join(ids[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     created = ctx.created[order]
     latest = np.iinfo(np.int64).max
     first = (
@@ -1121,62 +1616,342 @@ def _golden_frame(ctx: _Context, out: dict[str, np.ndarray]) -> pd.DataFrame:
     last = np.maximum.reduceat(created, start[:-1]) if n else created[:0]
     frame: dict[str, Any] = {"cluster_id": ctx.cluster_ids}
     for column in GOLDEN_COLUMNS[1:-4]:
-        frame[column] = pd.Series(out[column], dtype=object)
+        frame[column] = pd.Series(out[column], dtype=object, copy=False)
     frame["record_count"] = np.diff(start)
-    frame["source_record_ids"] = pd.Series(joined, dtype=object)
+    frame["source_record_ids"] = pd.Series(joined, dtype=object, copy=False)
     frame["created_at"] = first.view("datetime64[ns]")
     frame["updated_at"] = last.view("datetime64[ns]")
-    return pd.DataFrame(frame)
+    # The columns as they are: consolidating them would copy millions of references.
+    return pd.DataFrame(frame, copy=False)
 
 
-def _build_json(
-    out: dict[str, np.ndarray],
-    unions: dict[str, tuple[_Candidates, _Union]],
-    vins: tuple[_Candidates, _Union],
-    addresses: tuple[_Union, dict[str, np.ndarray]],
-) -> list[dict[str, Any]]:
-    """The request bodies. Phone, email, vehicle and address entries are built flat and
-    sliced per cluster, so the only per-cluster Python work is one small dict."""
-    lists = []
-    for name, labels, value_key in (
-        ("phone", list(PHONE_LABELS.values()), "phoneNumber"),
-        ("email", list(EMAIL_LABELS.values()), "emailAddress"),
-    ):
-        cand, u = unions[name]
-        items = [
-            {value_key: v, "label": labels[s], "isPreferred": p == 0}
-            for v, s, p in zip(
-                cand.values[u.idx].tolist(), cand.slot[u.idx].tolist(), u.pos.tolist(), strict=True
-            )
-        ]
-        lists.append(_group_lists(items, u.start))
-    vin_cand, vu = vins
-    vehicles = _group_lists([{"vin": v} for v in vin_cand.values[vu.idx].tolist()], vu.start)
-    au, raw = addresses
-    items = [
-        _address(*parts)
-        for parts in zip(
-            *(raw[c].tolist() for c in ADDRESS_COLUMNS), (au.pos == 0).tolist(), strict=True
-        )
-    ]
-    addrs = _group_lists(items, au.start)
+
+def _golden_json(out: dict[str, np.ndarray], entries: dict[str, _Entries]) -> GoldenJson:
+    """The request bodies, as arrays :class:`GoldenJson` builds them from."""
     first, last, company = out["first_name"], out["last_name"], out["company"]
     business = (company != None) & ((first == None) | (last == None))  # noqa: E711 - elementwise
-    return [
-        _body(*args)
-        for args in zip(
-            out["customer_key"].tolist(),
-            first.tolist(),
-            out["middle_name"].tolist(),
-            last.tolist(),
-            company.tolist(),
-            business.tolist(),
-            *lists,
-            addrs,
-            vehicles,
+    names = dict(
+        zip(
+            _CUSTOMER_KEYS,
+            (out[c] for c in ("customer_key", "first_name", "middle_name", "last_name", "company")),
             strict=True,
         )
+    )
+    return GoldenJson(
+        names, business, entries["phone"], entries["email"], entries["address"], entries["vehicle"]
+    )
+
+
+@dataclass
+class _Entries:
+    """One multi-valued field of every cluster, flat in cluster order: entries
+    ``start[c]:start[c + 1]`` belong to cluster ``c``, the first one preferred."""
+
+    start: np.ndarray  # int64, one more than clusters
+    columns: dict[str, np.ndarray]  # one array per entry attribute, all as long as the entries
+
+    def span(self, lo: int, hi: int) -> tuple[int, int]:
+        return int(self.start[lo]), int(self.start[hi])
+
+    def preferred(self, lo: int, hi: int) -> np.ndarray:
+        """Whether each entry of clusters ``lo:hi`` is its cluster's first."""
+        a, b = self.span(lo, hi)
+        flags = np.zeros(b - a, dtype=bool)
+        first = self.start[lo:hi]
+        flags[first[first < self.start[lo + 1 : hi + 1]] - a] = True
+        return flags
+
+    def bounds(self, lo: int, hi: int) -> np.ndarray:
+        """Entry offsets of clusters ``lo:hi`` relative to the first entry of ``lo``."""
+        return self.start[lo : hi + 1] - self.start[lo]
+
+
+_PHONE_LABEL_VALUES = tuple(PHONE_LABELS.values())
+_EMAIL_LABEL_VALUES = tuple(EMAIL_LABELS.values())
+_ADDRESS_KEYS = ("line1", "line2", "city", "state", "zip", "country")
+_CUSTOMER_KEYS = ("customerKey", "firstName", "middleName", "lastName", "company")
+_JSONL_CHUNK = 8_192  # clusters per block of golden.jsonl (bounds the memory of a block)
+
+
+class GoldenJson(Sequence[dict[str, Any]]):
+    """The myKaarma request bodies of golden records, one per cluster, built on access.
+
+    A read-only sequence: ``len``, indexing (``bodies[i]``, slices), iteration and ``==``
+    (against any sequence of dicts) work as on the list of dicts it stands for, but a
+    body is only built when it is asked for (a million of them take gigabytes), and each
+    access builds a new dict. :meth:`jsonl` gives the bodies as JSON lines, built from
+    the arrays without going through dicts; each line is
+    ``json.dumps(body, ensure_ascii=False)``.
+    """
+
+    def __init__(
+        self,
+        names: dict[str, np.ndarray],
+        business: np.ndarray,
+        phones: _Entries,
+        emails: _Entries,
+        addresses: _Entries,
+        vehicles: _Entries,
+    ) -> None:
+        self._names = names  # the _CUSTOMER_KEYS fields, object arrays (None = empty)
+        self._business = business
+        self._phones = phones  # columns: value, slot
+        self._emails = emails  # columns: value, slot
+        self._addresses = addresses  # columns: the _ADDRESS_KEYS parts
+        self._vehicles = vehicles  # columns: vin
+        self._n = len(business)
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            lo, hi, step = index.indices(self._n)
+            if step == 1:
+                return self._bodies(lo, max(lo, hi))
+            return [self._bodies(i, i + 1)[0] for i in range(lo, hi, step)]
+        i = operator.index(index)
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError("golden_json index out of range")
+        return self._bodies(i, i + 1)[0]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for lo in range(0, self._n, 4096):
+            yield from self._bodies(lo, min(lo + 4096, self._n))
+
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # like a list
+
+    def __repr__(self) -> str:
+        return f"<GoldenJson: {self._n} request bodies>"
+
+    def to_list(self) -> list[dict[str, Any]]:
+        """Every body, as a list of dicts."""
+        return list(self)
+
+    def _bodies(self, lo: int, hi: int) -> list[dict[str, Any]]:
+        """The bodies of clusters ``lo:hi``: entries are built flat and sliced per
+        cluster, so the only per-cluster Python work is one small dict."""
+        lists = []
+        for entries, labels, value_key in (
+            (self._phones, _PHONE_LABEL_VALUES, "phoneNumber"),
+            (self._emails, _EMAIL_LABEL_VALUES, "emailAddress"),
+        ):
+            a, b = entries.span(lo, hi)
+            items = [
+                {value_key: v, "label": labels[s], "isPreferred": p}
+                for v, s, p in zip(
+                    entries.columns["value"][a:b].tolist(),
+                    entries.columns["slot"][a:b].tolist(),
+                    entries.preferred(lo, hi).tolist(),
+                    strict=True,
+                )
+            ]
+            lists.append(_group_lists(items, entries.bounds(lo, hi)))
+        a, b = self._addresses.span(lo, hi)
+        items = [
+            _address(*parts)
+            for parts in zip(
+                *(self._addresses.columns[k][a:b].tolist() for k in _ADDRESS_KEYS),
+                self._addresses.preferred(lo, hi).tolist(),
+                strict=True,
+            )
+        ]
+        lists.append(_group_lists(items, self._addresses.bounds(lo, hi)))
+        a, b = self._vehicles.span(lo, hi)
+        vehicles = [{"vin": v} for v in self._vehicles.columns["vin"][a:b].tolist()]
+        lists.append(_group_lists(vehicles, self._vehicles.bounds(lo, hi)))
+        return [
+            _body(*args)
+            for args in zip(
+                *(self._names[k][lo:hi].tolist() for k in _CUSTOMER_KEYS),
+                self._business[lo:hi].tolist(),
+                *lists,
+                strict=True,
+            )
+        ]
+
+    def customer_part(self, i: int, keys: Iterable[str]) -> dict[str, Any]:
+        """Some keys of ``self[i]["customer"]`` (those present), without building the rest."""
+        customer: dict[str, Any] = {}
+        for key in keys:
+            if key in _CUSTOMER_KEYS:
+                value = self._names[key][i]
+                if value is not None:
+                    customer[key] = value
+            elif key == "isBusiness":
+                customer[key] = bool(self._business[i])
+            elif key in ("phoneNumbers", "emails"):
+                entries, labels, value_key = (
+                    (self._phones, _PHONE_LABEL_VALUES, "phoneNumber")
+                    if key == "phoneNumbers"
+                    else (self._emails, _EMAIL_LABEL_VALUES, "emailAddress")
+                )
+                a, b = entries.span(i, i + 1)
+                items = [
+                    {value_key: v, "label": labels[s], "isPreferred": j == a}
+                    for j, v, s in zip(
+                        range(a, b),
+                        entries.columns["value"][a:b].tolist(),
+                        entries.columns["slot"][a:b].tolist(),
+                        strict=True,
+                    )
+                ]
+                if items:
+                    customer[key] = items
+            else:
+                raise KeyError(key)
+        return customer
+
+    def jsonl(self, chunk: int = _JSONL_CHUNK) -> Iterator[str]:
+        """The bodies as JSON lines (``json.dumps(body, ensure_ascii=False)`` each, then
+        a newline), in blocks of ``chunk`` lines: text to write as it comes."""
+        for lo in range(0, self._n, chunk):
+            hi = min(lo + chunk, self._n)
+            lines = self._json_lines(lo, hi)
+            if lines is None:  # values arrow cannot hold: the slow, exact way
+                bodies = self._bodies(lo, hi)
+                yield "".join(json.dumps(b, ensure_ascii=False) + "\n" for b in bodies)
+            else:
+                block = pa.ListArray.from_arrays(pa.array([0, hi - lo], pa.int32()), lines)
+                yield pc.binary_join(block, "\n")[0].as_py() + "\n"
+
+    def _json_lines(self, lo: int, hi: int) -> pa.Array | None:
+        """The JSON text of the bodies of clusters ``lo:hi``, put together with Arrow's
+        string kernels; None if some value is not text Arrow can hold."""
+        try:
+            parts = [
+                _json_text(self._names[key][lo:hi], f"{_q(key)}: ") for key in _CUSTOMER_KEYS
+            ]
+            parts.append(_BUSINESS_TEXT.take(pa.array(self._business[lo:hi].astype(np.int8))))
+            for entries, labels, value_key, list_key in (
+                (self._phones, _PHONE_LABEL_VALUES, "phoneNumber", "phoneNumbers"),
+                (self._emails, _EMAIL_LABEL_VALUES, "emailAddress", "emails"),
+            ):
+                a, b = entries.span(lo, hi)
+                # What follows the value: its label and whether it is the preferred one.
+                tails = pa.array(
+                    [
+                        f", {_q('label')}: {_q(label)}, {_q('isPreferred')}: {flag}}}"
+                        for label in labels
+                        for flag in ("false", "true")
+                    ]
+                )
+                slot = entries.columns["slot"][a:b].astype(np.int64)
+                which = slot * 2 + entries.preferred(lo, hi)
+                items = pc.binary_join_element_wise(
+                    _json_text(entries.columns["value"][a:b], "{" + _q(value_key) + ": "),
+                    tails.take(pa.array(which)),
+                    "",
+                )
+                parts.append(_json_list(list_key, items, entries.bounds(lo, hi)))
+            addresses = self._addresses
+            a, b = addresses.span(lo, hi)
+            fields = [
+                _json_text(addresses.columns[k][a:b], f"{_q(k)}: ") for k in _ADDRESS_KEYS
+            ]
+            preferred = addresses.preferred(lo, hi).astype(np.int8)
+            fields.append(_ADDRESS_TYPE_TEXT.take(pa.array(preferred)))
+            items = pc.binary_join_element_wise(
+                "{", pc.binary_join_element_wise(*fields, ", ", null_handling="skip"), "}", ""
+            )
+            parts.append(_json_list("addresses", items, addresses.bounds(lo, hi)))
+            customer = pc.binary_join_element_wise(*parts, ", ", null_handling="skip")
+            a, b = self._vehicles.span(lo, hi)
+            vins = _json_text(self._vehicles.columns["vin"][a:b], "{" + _q("vin") + ": ", "}")
+            # The customer's closing brace, then the vehicles if any.
+            closing = pc.fill_null(
+                _json_list("vehicles", vins, self._vehicles.bounds(lo, hi), "}, "),
+                pa.scalar("}", pa.string()),
+            )
+            return pc.binary_join_element_wise(
+                "{" + _q("customer") + ": {", customer, closing, "}", ""
+            )
+        except _NotArrowText:
+            return None
+
+
+class _NotArrowText(Exception):
+    """A value is not text that Arrow holds as is (not a str, or not valid UTF-8)."""
+
+
+def _q(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+_BUSINESS_TEXT = pa.array([f"{_q('isBusiness')}: false", f"{_q('isBusiness')}: true"])
+_ADDRESS_TYPE_TEXT = pa.array(
+    [
+        f"{_q('type')}: {_q('OTHER')}, {_q('isPreferred')}: false",
+        f"{_q('type')}: {_q('PRIMARY')}, {_q('isPreferred')}: true",
     ]
+)
+
+
+def _json_text(values: np.ndarray, prefix: str, suffix: str = "") -> pa.Array:
+    """``prefix + json.dumps(v, ensure_ascii=False) + suffix`` of each str value, null
+    where None. Only a value holding ``"``, ``\\`` or a control character needs escaping:
+    those few are found in Arrow's UTF-8 bytes and written by ``json.dumps``."""
+    try:  # Arrow refuses what is not text (numbers, NaN) and lone surrogates
+        text = pa.array(values, type=pa.string())
+    except (pa.ArrowException, UnicodeError, TypeError, ValueError) as exc:
+        raise _NotArrowText from exc
+    out = pc.binary_join_element_wise(prefix + '"', text, '"' + suffix, "")
+    rows = _rows_to_escape(text)
+    if len(rows):
+        mask = np.zeros(len(values), dtype=bool)
+        mask[rows] = True
+        fixed = pa.array([prefix + _q(values[i]) + suffix for i in rows.tolist()], pa.string())
+        out = pc.replace_with_mask(out, pa.array(mask), fixed)
+    return out
+
+
+def _rows_to_escape(text: pa.Array) -> np.ndarray:
+    """Rows of a string array holding a byte json.dumps escapes (``"``, ``\\``, below
+    0x20: in UTF-8 such bytes are never part of another character)."""
+    _, offsets, data = text.buffers()
+    if data is None or not len(text):
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.frombuffer(offsets, dtype=np.int32)[text.offset : text.offset + len(text) + 1]
+    data = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    bad = np.flatnonzero((data < 0x20) | (data == 0x22) | (data == 0x5C))
+    if not len(bad):
+        return bad
+    return np.unique(np.searchsorted(offsets, bad + offsets[0], side="right") - 1)
+
+
+def _json_list(key: str, items: pa.Array, bounds: np.ndarray, lead: str = "") -> pa.Array:
+    """``lead + "key": [item, ...]`` per cluster (``bounds`` slices ``items``), null
+    where the cluster has no item."""
+    lists = pa.ListArray.from_arrays(pa.array(bounds.astype(np.int32)), items)
+    text = pc.binary_join_element_wise(f"{lead}{_q(key)}: [", pc.binary_join(lists, ", "), "]", "")
+    empty = pa.array(bounds[1:] == bounds[:-1])
+    return pc.if_else(empty, pa.scalar(None, pa.string()), text)
+
+
+def write_jsonl(bodies: Sequence[dict[str, Any]], fh: TextIO) -> None:
+    """Write request bodies to ``fh`` (text) as JSON lines: ``json.dumps(body,
+    ensure_ascii=False)`` per line; a :class:`GoldenJson` writes without building dicts."""
+    if isinstance(bodies, GoldenJson):
+        for block in bodies.jsonl():
+            fh.write(block)
+        return
+    for body in bodies:
+        fh.write(json.dumps(body, ensure_ascii=False) + "\n")
 
 
 def _address(
@@ -1225,24 +2000,43 @@ def _body(
     return {"customer": customer}
 
 
+# --------------------------------------------------------------------------- issues
+
+
 def _no_issues() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in ISSUE_COLUMNS})
 
 
 # Conservative: a normalized address of this shape passes email-validator (the emails
 # normalizer used it, or its equivalent fast path); others are re-checked by the model.
-_PLAIN_EMAIL = re.compile(r"[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,63}")
+_PLAIN_EMAIL = r"^[a-z0-9._%+'-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,63}$"
+_NANP_E164 = r"^\+1[0-9]{10}$"  # the format the API accepts (warning 10015)
 _NAME_KEYS = ("firstName", "lastName", "company", "isBusiness")
-_NANP_E164 = re.compile(r"\+1[0-9]{10}")  # the format the API accepts (warning 10015)
 
 
-def _issues(
-    golden_json: list[dict[str, Any]],
-    out: dict[str, np.ndarray],
-    unions: dict[str, tuple[_Candidates, _Union]],
-    vins: tuple[_Candidates, _Union],
-    cluster_ids: pd.Index,
-) -> pd.DataFrame:
+def _matches(values: np.ndarray, pattern: str) -> np.ndarray:
+    """Whether each str value matches ``pattern`` (RE2 syntax, anchored by the caller)."""
+    if not len(values):
+        return np.zeros(0, dtype=bool)
+    try:
+        text = pa.array(values, type=pa.string())
+    except (pa.ArrowException, UnicodeError, TypeError):
+        python = re.compile(pattern.removeprefix("^").removesuffix("$"))
+        return np.fromiter(
+            (isinstance(v, str) and python.fullmatch(v) is not None for v in values),
+            dtype=bool,
+            count=len(values),
+        )
+    return pc.fill_null(pc.match_substring_regex(text, pattern), False).to_numpy(
+        zero_copy_only=False
+    )
+
+
+def _blank(value: Any) -> bool:
+    return value is None or not value.strip()
+
+
+def _issues(bodies: GoldenJson, cluster_ids: pd.Index) -> pd.DataFrame:
     """``CustomerRequest.validate()`` of every entry, run where a problem is possible.
 
     Validating 650k requests one by one takes minutes, and nearly all are clean by
@@ -1250,42 +2044,59 @@ def _issues(
     PRIMARY/OTHER, the right JSON types). Cheap checks find the parts that may fail
     (missing names, non-NANP phones, unusual emails, VINs that are not 17 characters);
     the model validates just those parts, under the paths they have in the whole
-    request, and stays the single authority on what is wrong. A vehicle is validated
-    alone (``Vehicle.validate``): within a request without ``validateVin`` that gives
-    the same issues.
+    request, and stays the single authority on what is wrong. A part holding only the
+    names and ``isBusiness`` is validated once per pattern of blank names and business
+    flag (all the model reads of it); a vehicle is validated alone
+    (``Vehicle.validate``): within a request without ``validateVin`` that gives the same
+    issues.
     """
-    n = len(golden_json)
-    first, last, company = out["first_name"], out["last_name"], out["company"]
+    n = len(bodies)
+    names = bodies._names
+    first, last, company = names["firstName"], names["lastName"], names["company"]
     customer_odd = ((first == None) | (last == None)) & (company == None)  # noqa: E711
     odd: dict[str, np.ndarray] = {}
-    for name, ok in (
-        ("phone", _NANP_E164.fullmatch),
-        ("email", _PLAIN_EMAIL.fullmatch),
+    for name, entries, pattern in (
+        ("phoneNumbers", bodies._phones, _NANP_E164),
+        ("emails", bodies._emails, _PLAIN_EMAIL),
     ):
-        cand, u = unions[name]
-        values = cand.values[u.idx].tolist()
-        bad = np.fromiter((not ok(v) for v in values), dtype=bool, count=len(values))
+        bad = ~_matches(entries.columns["value"], pattern)
+        cl = np.repeat(np.arange(n), np.diff(entries.start))
         odd[name] = np.zeros(n, dtype=bool)
-        odd[name][u.cl[bad]] = True
+        odd[name][cl[bad]] = True
         customer_odd |= odd[name]
     found: list[tuple[int, str, str, str]] = []
+    by_pattern: dict[tuple[bool, ...], list[tuple[str, str, str]]] = {}
     for i in np.flatnonzero(customer_odd).tolist():
-        customer = golden_json[i]["customer"]
-        part: dict[str, Any] = {k: customer[k] for k in _NAME_KEYS if k in customer}
-        if odd["phone"][i]:
-            part["phoneNumbers"] = customer["phoneNumbers"]
-        if odd["email"][i]:
-            part["emails"] = customer["emails"]
-        for issue in CustomerRequest.from_json({"customer": part}).validate():
-            found.append((i, issue.path, issue.message, issue.severity))
+        lists = [k for k in ("phoneNumbers", "emails") if odd[k][i]]
+        pattern = None
+        if not lists:
+            pattern = (
+                bool(bodies._business[i]),
+                _blank(first[i]),
+                _blank(last[i]),
+                _blank(company[i]),
+            )
+            if pattern in by_pattern:
+                found.extend((i, *issue) for issue in by_pattern[pattern])
+                continue
+        part = bodies.customer_part(i, (*_NAME_KEYS, *lists))
+        issues = [
+            (issue.path, issue.message, issue.severity)
+            for issue in CustomerRequest.from_json({"customer": part}).validate()
+        ]
+        if pattern is not None:
+            by_pattern[pattern] = issues
+        found.extend((i, *issue) for issue in issues)
     # Normalized VINs of 17 characters never hold I, O or Q: only other lengths can fail.
-    vin_cand, vu = vins
-    vin_values = vin_cand.values[vu.idx].tolist()
-    lengths = np.fromiter(map(len, vin_values), dtype=np.int64, count=len(vin_values))
+    vehicles = bodies._vehicles
+    vins = vehicles.columns["vin"]
+    cl = np.repeat(np.arange(n), np.diff(vehicles.start))
+    lengths = np.fromiter(map(len, vins.tolist()), dtype=np.int64, count=len(vins))
     for j in np.flatnonzero(lengths != _FULL_VIN).tolist():
-        vehicle = Vehicle(vin=vin_values[j])
-        for issue in vehicle.validate(f"vehicles[{int(vu.pos[j])}]"):
-            found.append((int(vu.cl[j]), issue.path, issue.message, issue.severity))
+        c = int(cl[j])
+        vehicle = Vehicle(vin=vins[j])
+        for issue in vehicle.validate(f"vehicles[{j - int(vehicles.start[c])}]"):
+            found.append((c, issue.path, issue.message, issue.severity))
     if not found:
         return _no_issues()
     found.sort(key=lambda row: row[0])  # stable: per cluster, customer issues first

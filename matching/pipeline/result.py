@@ -6,6 +6,7 @@ This is the contract between the pipeline stages and everything that reads a run
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,9 @@ class DedupeResult:
       every comparison ``<name>_level`` (level label) and ``<name>_weight`` (its log2 weight).
     - ``golden``: one merged customer per cluster (``cluster_id`` first, canonical columns,
       ``record_count``, ``source_record_ids``); ``golden_json``: the same in the myKaarma
-      request shape (list of dicts); ``provenance``: ``cluster_id, field, value, record_id``.
+      request shape (a sequence of dicts: a :class:`~matching.pipeline.golden.GoldenJson`
+      that builds each dict on access, or a list); ``provenance``: ``cluster_id, field,
+      value, record_id``.
     - ``rejects``: ``line, record_id, reason, raw`` for input rows that could not be read.
     - ``model``: the trained scoring model as a JSON-able dict (``version``, comparisons with
       levels and m/u/weights, prior, thresholds).
@@ -38,7 +41,7 @@ class DedupeResult:
     clusters: pd.DataFrame
     pairs: pd.DataFrame
     golden: pd.DataFrame
-    golden_json: list[dict[str, Any]]
+    golden_json: Sequence[dict[str, Any]]
     provenance: pd.DataFrame
     rejects: pd.DataFrame
     model: dict[str, Any]
