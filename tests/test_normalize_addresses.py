@@ -669,3 +669,20 @@ def test_zip_fast_path_agrees_with_the_scalar_rules() -> None:
     for country in (None, "US", "United States"):
         expected = [zip_code(t, country) for t in texts]
         assert zip_code_series(series, country).tolist() == expected
+
+
+def test_split_batch_key_parts_equal_key_part_of_the_street() -> None:
+    from matching.normalize.addresses import _key_part, _split_batch
+
+    texts = np.array(
+        list(dict.fromkeys(v for v in _messy_address_lines() if isinstance(v, str)))
+        + ["12 North East St", "12 N E St Apt 5", "12 Main St N", "12 n n", "12 st ave", "12 Ave B",
+           "5 Saint Marks Pl", "7 First St 5", "9 E W", "1 Twenty First St", "100 Hwy 9 Apt 2",
+           "PO Box 44", "Box 12", "#5 123 Main St", "Apt 5, 123 Main St", "Main Street"],
+        dtype=object,
+    )
+    streets, units, parts = _split_batch(texts, key_parts=True)
+    plain = _split_batch(texts)
+    assert streets.tolist() == plain[0].tolist() and units.tolist() == plain[1].tolist()
+    assert parts.tolist() == [_key_part(s) for s in streets]
+    assert parts.tolist() == [_key_part(split_unit(t)[0]) for t in texts]

@@ -321,3 +321,37 @@ def test_email_series_fast_path_equals_scalar_on_messy_values() -> None:
     got = emails_module.email_series(pd.Series(values, dtype=object)).tolist()
     expected = [emails_module.email(v) for v in values]
     assert [(v, g, e) for v, g, e in zip(values, got, expected, strict=True) if g != e] == []
+
+
+@settings(deadline=None)
+@given(st.lists(_any_text, max_size=30))
+def test_keys_of_normalized_addresses_equal_scalar(texts: list[str]) -> None:
+    """prepare reads the placeholder flags and match keys off email()'s output, reusing
+    which addresses the fast path gave."""
+    cells = np.array(list(dict.fromkeys(texts)), dtype=object)
+    addresses, fast = emails._email_batch(cells, with_fast=True)
+    assert addresses.tolist() == [email(c) for c in cells]
+    assert emails._match_keys_of(addresses, fast).tolist() == [email_match_key(c) for c in cells]
+    locals_, domains = emails._rules(
+        ["smithtoyota.com"], emails.PLACEHOLDER_EMAIL_LOCAL_PARTS, emails.PLACEHOLDER_EMAIL_DOMAINS
+    )
+    assert emails._placeholder_flags(addresses, locals_, domains).tolist() == [
+        is_placeholder_email(c, dealer_domains=["smithtoyota.com"]) for c in cells
+    ]
+
+
+def test_keys_of_normalized_addresses_examples() -> None:
+    cells = np.array(
+        ["J.Smith+cars@GoogleMail.com", "+tag@gmail.com", "a+b@outlook.com", "x@sub.none.com",
+         "No.Email2@x.com", "x@mail.smithtoyota.com", "üser@bücher.de", " <Bob@Example.ORG>; ",
+         "jane-x@yahoo.com", "n/a"],
+        dtype=object,
+    )
+    addresses, fast = emails._email_batch(cells, with_fast=True)
+    assert emails._match_keys_of(addresses, fast).tolist() == [email_match_key(c) for c in cells]
+    locals_, domains = emails._rules(
+        ["smithtoyota.com"], emails.PLACEHOLDER_EMAIL_LOCAL_PARTS, emails.PLACEHOLDER_EMAIL_DOMAINS
+    )
+    flags = emails._placeholder_flags(addresses, locals_, domains).tolist()
+    assert flags == [is_placeholder_email(c, dealer_domains=["smithtoyota.com"]) for c in cells]
+    assert flags[3] and flags[4] and flags[5] and not flags[0]

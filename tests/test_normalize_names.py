@@ -761,3 +761,53 @@ def test_normalize_frame_equals_per_column_series_on_sample() -> None:
         assert out[col].tolist() == [vins.vin(v) for v in df[col]]
     joined = [a if b is None else f"{a} {b}" for a, b in zip(df["address_line1"], df["address_line2"], strict=True)]
     assert list(zip(out["street"], out["unit"], strict=True)) == [addresses.split_unit(v) for v in joined]
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ", max_size=30))
+def test_tokens_fast_path_equals_folding(text: str) -> None:
+    """Plain ASCII words skip folding and the regexes: the same tokens."""
+    from matching.normalize import names
+
+    for ampersand in (False, True):
+        assert names._tokens(text, ampersand=ampersand) == names._folded_tokens(text, ampersand=ampersand)
+
+
+_special_words = sorted(
+    {"mr", "mrs", "dr", "sr", "jr", "ii", "iii", "v", "and", "xxx", "aaa", "na", "none", "unknown",
+     "esq", "md", "senior", "junior", "test", "customer", "the", "co", "inc", "x"}
+)
+
+
+@given(st.one_of(
+    st.sampled_from(_special_words).map(lambda w: w.upper() if len(w) % 2 else w.title()),
+    st.text(alphabet="abcXYZ", min_size=1, max_size=6),
+))
+def test_one_word_fast_path_equals_general_parse(word: str) -> None:
+    from matching.normalize import names
+
+    assert names._split(word) == names._split_general(word)
+    tokens = names._folded_tokens(word)
+    found = names._split_general(word)[1]
+    if len(tokens) == 1 and tokens[0] in names._SUFFIXES:
+        found = names._SUFFIXES[tokens[0]]
+    assert names._name_and_suffix(word) == (names._split_general(word)[0], found)
+
+
+def test_normalize_frame_same_for_arrow_strings_and_objects() -> None:
+    from pathlib import Path
+
+    from matching.normalize.frame import normalize_frame
+
+    sample = Path(__file__).resolve().parents[1] / "datasets" / "sample" / "customers.csv"
+    arrow = pd.read_csv(sample, dtype=str, keep_default_na=False, na_values=[""]).head(1500)
+    arrow.loc[::9, "customer_key"] = "  " + arrow.loc[::9, "customer_key"].fillna("") + " "
+    objects = arrow.astype(object).where(arrow.notna(), None)
+    a, o = normalize_frame(arrow), normalize_frame(objects)
+    assert list(a.columns) == list(o.columns)
+    for col in a.columns:
+        assert a[col].dtype == o[col].dtype == object
+        if col == "customer_key":  # a missing key reads as the input's missing value
+            assert a[col].isna().tolist() == o[col].isna().tolist()
+            assert a[col].dropna().tolist() == o[col].dropna().tolist()
+        else:
+            assert a[col].tolist() == o[col].tolist(), col

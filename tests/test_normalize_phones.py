@@ -401,3 +401,19 @@ def test_phone_series_fast_path_equals_scalar_on_messy_values(region: str) -> No
     got = phone_series(pd.Series(values, dtype=object), region=region).tolist()
     expected = [phone(v, region=region) for v in values]
     assert [(v, g, e) for v, g, e in zip(values, got, expected, strict=True) if g != e] == []
+
+
+@pytest.mark.parametrize("region", ["US", "GB"])
+def test_phone_ids_name_the_numbers(region: str) -> None:
+    """prepare groups phones by these integer ids instead of hashing the texts."""
+    texts = np.array(list(dict.fromkeys(v for v in _messy_phones() if isinstance(v, str))), dtype=object)
+    out, ids = phones._phone_batch(texts, region, with_ids=True)
+    assert out.tolist() == phones._phone_batch(texts, region).tolist()
+    assert ids is not None and ids.dtype == np.int64
+    assert ((ids == -1) == pd.isna(out)).all()
+    by_id = {}
+    for value, i in zip(out, ids, strict=True):
+        if value is not None:
+            assert i == int(value[1:])
+            assert by_id.setdefault(i, value) == value
+    assert len(by_id) == len({v for v in out if v is not None})

@@ -278,3 +278,16 @@ def test_vin_series_fast_path_equals_scalar_on_messy_values() -> None:
     got = vins.vin_series(pd.Series(values, dtype=object)).tolist()
     expected = [vins.vin(v) for v in values]
     assert [(v, g, e) for v, g, e in zip(values, got, expected, strict=True) if g != e] == []
+
+
+def test_last8_batch_equals_scalar_with_ids() -> None:
+    raw = ["1HGCM82633A004352", "1hgcm8-2633a-OO4352", "JH4KA7650MC0123", "ABCDE", "N/A", "",
+           "2T3W1RCF6D7326795", "WBA12345", "1HGCM82633A004352 ", "12345678"]
+    values = np.array([vins.vin(r) for r in raw], dtype=object)
+    out, ids = vins._last8_batch(values)
+    assert out.tolist() == [vins.vin_last8(r) for r in raw]
+    assert ids is not None and ((ids == -1) == pd.isna(out)).all()
+    pairs = {(v, i) for v, i in zip(out, ids, strict=True) if v is not None}
+    assert len({v for v, _ in pairs}) == len({i for _, i in pairs}) == len(pairs)
+    # A value that is not 8 characters of 0-9 A-Z gives no ids.
+    assert vins._last8_batch(np.array(["abcdefgh", None], dtype=object))[1] is None

@@ -290,3 +290,140 @@ def test_placeholder_phones_never_normalize_to_a_number(text: str) -> None:
     from matching.normalize.phones import is_placeholder_phone, phone
 
     assert not (is_placeholder_phone(text) and phone(text) is not None)
+
+
+# --------------------------------------------------------------------------- blocking: reference
+
+
+def _reference_candidates(prep, rules):
+    """Candidates the slow, obvious way: groups of rows per key value in order of first
+    appearance (slot by slot, then by row), every pair of each group of 2..max_group."""
+    from matching.pipeline.blocking import Candidates
+
+    norm = prep.norm
+    pairs: dict[tuple[int, int], int] = {}
+    too_common, estimated = [], {}
+    for i, rule in enumerate(rules):
+        groups: dict[object, dict[int, None]] = {}
+        labels: dict[object, str] = {}
+        if rule.slots:
+            for col in rule.slots:
+                for r, v in enumerate(norm[col].tolist()):
+                    if not pd.isna(v):
+                        groups.setdefault(v, {})[r] = None
+                        labels.setdefault(v, str(v))
+        else:
+            cols = [norm[c].tolist() for c in rule.columns]
+            for r in range(prep.n):
+                key = tuple(c[r] for c in cols)
+                if not any(pd.isna(v) for v in key):
+                    groups.setdefault(key, {})[r] = None
+                    labels.setdefault(key, " ".join(str(v) for v in key))
+        estimated[rule.name] = 0
+        for key, members in groups.items():
+            rows = sorted(members)
+            if len(rows) > rule.max_group:
+                too_common.append((rule.name, labels[key], len(rows)))
+            elif len(rows) >= 2:
+                for a, b in itertools.combinations(rows, 2):
+                    pairs[(a, b)] = pairs.get((a, b), 0) | (1 << i)
+                estimated[rule.name] += len(rows) * (len(rows) - 1) // 2
+    keys = sorted(pairs)
+    return Candidates(
+        a=np.array([a for a, _ in keys], dtype=np.int64),
+        b=np.array([b for _, b in keys], dtype=np.int64),
+        rules=np.array([pairs[k] for k in keys], dtype=np.int64),
+        rule_names=tuple(r.name for r in rules),
+        estimated_pairs=estimated,
+        too_common=pd.DataFrame(too_common, columns=["rule", "value", "records"]),
+    )
+
+
+def _crowded_sample() -> pd.DataFrame:
+    """The sample plus values shared by many records (too common to block on)."""
+    df = _sample(1500).copy()
+    df.loc[::7, "email_2"] = "noemail@metroford.com"
+    df.loc[3::11, "phone_2"] = df["phone_1"].iloc[0]
+    df.loc[::5, "last_name"] = "Smith"
+    df.loc[::5, "postal_code"] = "90001"
+    df.loc[::3, "vin_3"] = df["vin_1"].iloc[1]
+    copies = df.iloc[::10].copy()  # exact copies: groups in every rule
+    copies["record_id"] = "D" + copies["record_id"].astype(str)
+    return pd.concat([df, copies], ignore_index=True)
+
+
+@pytest.mark.parametrize("make", [lambda: _sample(2000), _crowded_sample])
+def test_candidates_equal_reference(make) -> None:
+    from matching.pipeline.blocking import DEFAULT_RULES, BlockingRule
+    from matching.pipeline.prepare import Prepared
+
+    rules = DEFAULT_RULES + (
+        BlockingRule("names_and_street", columns=("first_name", "middle_name", "last_name", "street")),
+        BlockingRule("name_slots", slots=("first_name", "last_name"), max_group=8),
+        # Distinct values enough that the combined codes must be renumbered (at the end,
+        # and on the way).
+        BlockingRule("six", columns=("phone_1", "email_1", "vin_1", "street", "customer_key", "first_name")),
+        BlockingRule("seven", columns=("phone_1", "email_1", "vin_1", "street", "customer_key",
+                                       "first_name", "last_name")),
+    )
+    prep = prepare(make())
+    expected = _reference_candidates(prep, rules)
+    # With the codes prepare kept, and without them (a Prepared built by hand).
+    for p in (prep, Prepared(records=prep.records, norm=prep.norm.copy())):
+        got = candidates(p, rules)
+        for field in ("a", "b", "rules"):
+            np.testing.assert_array_equal(getattr(got, field), getattr(expected, field))
+            assert getattr(got, field).dtype == np.int64
+        assert got.estimated_pairs == expected.estimated_pairs == estimate_pairs(p, rules)
+        pd.testing.assert_frame_equal(got.too_common, expected.too_common, check_dtype=False)
+    assert len(expected.too_common) > 0 or make is not _crowded_sample
+
+
+def test_rule_keys_number_values_by_first_appearance() -> None:
+    from matching.pipeline.blocking import DEFAULT_RULES
+    from matching.pipeline.prepare import Prepared
+
+    prep = prepare(_crowded_sample())
+    bare = Prepared(records=prep.records, norm=prep.norm.copy())
+    for rule in DEFAULT_RULES:
+        pos, codes, describe = rule.keys(prep)
+        pos2, codes2, describe2 = rule.keys(bare)
+        np.testing.assert_array_equal(pos, pos2)
+        np.testing.assert_array_equal(codes, codes2)
+        if len(codes):
+            # Codes in order of first appearance; sorted by code, then position.
+            assert codes[0] == 0 and np.all(np.diff(codes * prep.n + pos) > 0)
+            wanted = np.unique(codes)[:50]
+            assert describe(wanted) == describe2(wanted)
+
+
+def test_prepare_keeps_codes_that_factorize_norm() -> None:
+    prep = prepare(_crowded_sample())
+    kept = [c for c in prep.norm.columns if prep.codes(c) is not None]
+    for col in ("phone_1", "phone_2", "email_1", "vin_1", "vin8_2", "customer_key", "address_key",
+                "zip5", "first_canon", "last_phon", "last_name", "city", "state", "first_phon"):
+        assert col in kept
+    for col in kept:
+        codes, uniques = prep.codes(col)
+        values = prep.norm[col].to_numpy(dtype=object)
+        missing = pd.isna(values)
+        assert codes.dtype == np.int64 and ((codes == -1) == missing).all(), col
+        assert len(set(uniques.tolist())) == len(uniques), col
+        assert uniques[codes[~missing]].tolist() == values[~missing].tolist(), col
+    # Slots share their values, so their codes compare across columns.
+    assert prep.codes("phone_1")[1] is prep.codes("phone_2")[1]
+
+
+def test_changed_norm_column_disowns_its_codes() -> None:
+    from matching.pipeline.prepare import Prepared
+
+    prep = prepare(_crowded_sample())
+    assert prep.codes("zip5") is not None and prep.codes("last_phon") is not None
+    prep.norm.loc[prep.norm.index[:40], "zip5"] = "99999"
+    prep.norm["last_phon"] = prep.norm["last_phon"].where(prep.norm.index % 2 == 0, "X")
+    assert prep.codes("zip5") is None and prep.codes("last_phon") is None
+    got = candidates(prep)
+    expected = candidates(Prepared(records=prep.records, norm=prep.norm.copy()))
+    for field in ("a", "b", "rules"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(expected, field))
+    pd.testing.assert_frame_equal(got.too_common, expected.too_common)

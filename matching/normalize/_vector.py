@@ -8,11 +8,14 @@ and scatters the answers back with numpy indexing. This is most of the speed-up.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # Longer inputs are cut before any parsing: no real name, phone, email, VIN or address
 # line is this long, and it bounds the work done on hostile input.
@@ -92,14 +95,17 @@ def _regroup(values: pd.Series, codes: np.ndarray, texts: np.ndarray) -> tuple[p
 
 
 def _scatter(values: pd.Series, codes: np.ndarray, mapped: np.ndarray, missing: Any = None) -> pd.Series:
-    result = np.empty(len(values), dtype=object)
-    present = codes >= 0
-    if present.all():
-        result[:] = mapped[codes]
-    else:
-        result[:] = missing
-        result[present] = mapped[codes[present]]
-    return pd.Series(result, index=values.index, name=values.name, dtype=object)
+    return pd.Series(take(mapped, codes, missing), index=values.index, name=values.name, dtype=object)
+
+
+def take(mapped: np.ndarray, codes: np.ndarray, missing: Any = None, out: np.ndarray | None = None) -> np.ndarray:
+    """``mapped[codes]`` as an object array (``out`` if given), ``missing`` where a code is -1."""
+    ext = np.empty(len(mapped) + 1, dtype=object)
+    ext[:-1] = mapped
+    ext[-1] = missing
+    if out is None:
+        return ext[codes]
+    return np.take(ext, codes, out=out, mode="wrap")  # "wrap": unbuffered; -1 reads the last
 
 
 def map_distinct(values: pd.Series | list | np.ndarray, func: Callable[..., Any], **kwargs: Any) -> pd.Series:
@@ -135,3 +141,150 @@ def apply_scalar(texts: np.ndarray, func: Callable[..., Any], **kwargs: Any) -> 
     for i, t in enumerate(texts):
         out[i] = func(t, **kwargs)
     return out
+
+
+def arrow_strings(texts: np.ndarray | pa.Array) -> pa.Array:
+    """Distinct texts (an object array of str, or Arrow strings) as an Arrow string array."""
+    if isinstance(texts, pa.Array):
+        return texts if texts.type == pa.string() else texts.cast(pa.string())
+    return pa.array(texts, type=pa.string())
+
+
+def texts_at(texts: np.ndarray | pa.Array, idx: np.ndarray) -> np.ndarray:
+    """``texts[idx]`` as an object array of str (``texts`` as in :func:`arrow_strings`)."""
+    if isinstance(texts, pa.Array):
+        return np.array(texts.take(pa.array(idx, type=pa.int64())).to_pylist(), dtype=object)
+    return texts[idx]
+
+
+def _small_codes(codes: np.ndarray) -> np.ndarray:
+    """Codes as int32 when they fit (half the memory of intp, and numpy indexes with either)."""
+    if len(codes) < 2**31 - 1 and codes.dtype != np.int32:
+        return codes.astype(np.int32)
+    return codes
+
+
+def _indices(encoded: pa.DictionaryArray) -> np.ndarray:
+    """A dictionary array's indices as codes (-1 where null)."""
+    return _small_codes(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False))
+
+
+def _arrow_text(values: Any) -> pa.Array | None:
+    """The Arrow string data of a pyarrow-backed string Series (one array), else None."""
+    if not isinstance(values, pd.Series):
+        return None
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        pass
+    elif isinstance(dtype, pd.ArrowDtype) and (
+        pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
+    ):
+        pass
+    else:
+        return None
+    data = values.array.__arrow_array__()
+    if isinstance(data, pa.ChunkedArray):
+        data = data.combine_chunks() if data.num_chunks != 1 else data.chunk(0)
+    return data.cast(pa.large_string()) if not pa.types.is_large_string(data.type) else data
+
+
+def distinct_codes(
+    columns: Sequence[pd.Series], *, stack: bool = False, as_arrow: bool = False
+) -> tuple[list[np.ndarray], Any]:
+    """:func:`distinct_text` over the columns stacked one after the other, split back.
+
+    Returns one code array per column (int32 while that fits; -1 where missing) into one
+    shared object array of distinct texts. Pyarrow-backed string columns are encoded by Arrow directly,
+    without making a Python string per cell; other columns take the :func:`distinct_text`
+    path: a single column as it is (unless ``stack``), several stacked as object arrays.
+    With ``as_arrow``, the texts Arrow found stay an Arrow array (for the batch functions,
+    which read them with Arrow; see :func:`arrow_strings`).
+    """
+    arrows = [_arrow_text(c) for c in columns]
+    if columns and all(a is not None for a in arrows):
+        data = arrows[0] if len(arrows) == 1 else pa.concat_arrays(arrows)
+        enc = pc.dictionary_encode(data)
+        codes = _indices(enc)
+        texts = enc.dictionary if as_arrow else np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    else:
+        if len(columns) == 1 and not stack:
+            _, codes, texts = distinct_text(columns[0])
+        else:
+            stacked = np.concatenate([pd.Series(c).to_numpy(dtype=object, na_value=None) for c in columns])
+            _, codes, texts = distinct_text(pd.Series(stacked, dtype=object))
+        codes = _small_codes(np.asarray(codes))
+    out, start = [], 0
+    for c in columns:
+        out.append(codes[start : start + len(c)])
+        start += len(c)
+    return out, texts
+
+
+@dataclass
+class Coded:
+    """A column kept as ``values[codes]``: integer ``codes`` (-1: missing) into an object array
+    of ``values`` (which may repeat and hold None). Derived columns are computed once per
+    value, and several columns may share one ``values`` array."""
+
+    codes: np.ndarray
+    values: np.ndarray
+    missing: Any = None  # what a missing row reads as
+    distinct: bool = False  # no two values are equal (None apart)
+    ids: np.ndarray | None = None  # int64 per value, equal ids for equal values; -1 for None
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def to_numpy(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The column as an object array (written into ``out`` if given)."""
+        return take(self.values, self.codes, self.missing, out=out)
+
+    def series(self, index: pd.Index | None = None, name: Any = None) -> pd.Series:
+        return pd.Series(self.to_numpy(), index=index, name=name, dtype=object)
+
+    def with_values(self, values: np.ndarray) -> Coded:
+        """The same codes over other values (one per entry of ``values``)."""
+        return Coded(self.codes, values)
+
+    def value_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """``pd.factorize`` of ``values`` (codes numbered in another order): int64 codes,
+        -1 for None, one more -1 at the end (for missing rows), and the distinct values.
+        ``value_codes()[0][codes]`` factorizes the column."""
+        if self.distinct:
+            keep = ~pd.isna(self.values)
+            codes, uniques = np.where(keep, np.cumsum(keep) - 1, -1), self.values[keep]
+        elif self.ids is not None:
+            codes = np.full(len(self.values), -1, dtype=np.int64)
+            keep = np.flatnonzero(self.ids >= 0)
+            codes[keep] = pd.factorize(self.ids[keep])[0]
+            uniques = self.values[keep[_first_seen(codes[keep])]]
+        else:
+            codes, uniques = factorize_text(self.values)
+        return np.append(codes, -1).astype(np.int64), uniques
+
+
+def factorize_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of an object array of str / None (codes in another order): Arrow's
+    hashing is about twice as fast on freshly made strings (whose hash Python has not
+    cached yet)."""
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not only text: pandas' equality
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return codes, np.asarray(uniques, dtype=object)
+    enc = pc.dictionary_encode(arr)
+    codes = _indices(enc)
+    # Codes number values in order of first appearance: the distinct values are those
+    # entries (the same string objects, not new ones).
+    first = _first_seen(codes)
+    if len(first) != len(enc.dictionary):  # not in order of appearance after all
+        return codes, np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    return codes, np.asarray(values, dtype=object)[first]
+
+
+def _first_seen(codes: np.ndarray) -> np.ndarray:
+    """Where each code first appears, for codes numbered in order of first appearance
+    (-1 ignored): where their running maximum goes up."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.intp)
+    return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)

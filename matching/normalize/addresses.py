@@ -73,10 +73,12 @@ import pyarrow.compute as pc
 from matching.normalize._vector import (
     MAX_INPUT_CHARS,
     apply_scalar,
+    arrow_strings,
     as_text,
     distinct_text,
     map_distinct,
     map_distinct_batch,
+    texts_at,
 )
 from matching.normalize.names import _is_junk, _tokens, read_table
 
@@ -484,15 +486,17 @@ def _object_array(arrow_array: pa.Array) -> np.ndarray:
 _FAST_DESIGNATORS = frozenset(("unit", "apt", "apartment", "ste", "suite"))
 
 
-def _split_batch(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _split_batch(texts: np.ndarray, *, key_parts: bool = False) -> Any:
     """:func:`split_unit` over distinct texts, as (streets, units) object arrays: the
-    vectorized fast path where it applies, the scalar function for the rest."""
+    vectorized fast path where it applies, the scalar function for the rest. With
+    ``key_parts``, also ``_key_part`` of each street, read from the same words."""
     n = len(texts)
     streets = np.full(n, None, dtype=object)
     units_out = np.full(n, None, dtype=object)
+    keys_out = np.full(n, None, dtype=object)
     fast_mask = np.zeros(n, dtype=bool)
     if n:
-        arr = pa.array(texts, type=pa.string())
+        arr = arrow_strings(texts)
         lower = pc.utf8_lower(arr)
         ok = pc.and_(
             pc.and_(pc.string_is_ascii(arr), pc.less_equal(pc.utf8_length(arr), MAX_INPUT_CHARS)),
@@ -534,9 +538,8 @@ def _split_batch(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         bad_line |= np.add.reduceat(pair.astype(np.int64), starts) > 0
         # A last street word read as a number ("... St Fifth") could be a unit.
         bad_line |= digit_u[codes[starts + street_len - 1]]
-        mapped = pa.array([m or "" for m in mapped_u], type=pa.string()).take(
-            pa.array(codes[in_street])
-        )
+        mapped_words = pa.array([m or "" for m in mapped_u], type=pa.string())
+        mapped = mapped_words.take(pa.array(codes[in_street]))
         street_offsets = np.concatenate(([0], np.cumsum(street_len)))
         mapped_list = pa.ListArray.from_arrays(pa.array(street_offsets, type=pa.int32()), mapped)
         street_text = _object_array(pc.binary_join(mapped_list, " "))
@@ -553,9 +556,30 @@ def _split_batch(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         good = ~bad_line
         streets[fast_idx[good]] = street_text[good]
         units_out[fast_idx[good]] = unit[good]
+        if key_parts:
+            # The street is "<house number> <word> <word>...", its words plain (lower-case
+            # letters and digits): its key part is the house number and the first word that
+            # is neither a directional nor a street type, else the first that is not a
+            # directional, else the first that is not a street type, else the first.
+            standards = _suffix_standards()
+            rank_u = np.array([2 * (m in _COMPASS) + (m in standards) for m in mapped_u], dtype=np.int64)
+            width = int(street_len.max()) + 1
+            score = rank_u[codes] * width + pos
+            score[~in_street] = 4 * width
+            score[starts] = 4 * width  # never the house number
+            best = np.minimum.reduceat(score, starts) % width
+            rows = np.flatnonzero(good)
+            house = mapped_words.take(pa.array(codes[starts[rows]]))
+            word = mapped_words.take(pa.array(codes[starts[rows] + best[rows]]))
+            keys_out[fast_idx[rows]] = _object_array(pc.binary_join_element_wise(house, word, " "))
         fast_mask[fast_idx[bad_line]] = False
-    for i in np.flatnonzero(~fast_mask):
-        streets[i], units_out[i] = split_unit(texts[i])
+    slow = np.flatnonzero(~fast_mask)
+    for i, text in zip(slow, texts_at(texts, slow), strict=True):
+        streets[i], units_out[i] = split_unit(text)
+        if key_parts:
+            keys_out[i] = _key_part(streets[i])
+    if key_parts:
+        return streets, units_out, keys_out
     return streets, units_out
 
 
@@ -601,15 +625,16 @@ def _country_code(value: Any) -> str | None:
     return None if value is None else country(value)
 
 
+_CA_DIGITS = str.maketrans("OI", "01")
+
+
 def _canadian(s: str) -> str | None:
     m = _CA_SHAPE.match(s)
     if m is None:
         return None
-    code = m.group(1) + m.group(2)
-    # Letter O / I typed where a digit belongs.
-    code = "".join(
-        ch.translate(str.maketrans("OI", "01")) if i % 2 else ch for i, ch in enumerate(code)
-    )
+    a, b = m.group(1), m.group(2)
+    # Letter O / I typed where a digit belongs (the 2nd, 4th and 6th characters).
+    code = a[0] + a[1].translate(_CA_DIGITS) + a[2] + b[0].translate(_CA_DIGITS) + b[1] + b[2].translate(_CA_DIGITS)
     if code[0] not in _CA_FIRST or code[2] not in _CA_OTHER or code[4] not in _CA_OTHER:
         return None
     return code
@@ -674,13 +699,13 @@ _ZIP_FAST = r"^\s*(?P<zip>[0-9]{5})(?:-?[0-9]{4})?\s*$"
 
 def _zip_batch(texts: np.ndarray, country: str | None) -> np.ndarray:
     """:func:`zip_code` over distinct texts: plain US ZIPs by a vectorized regex, the rest one by one."""
-    arr = pa.array(texts, type=pa.string())
+    arr = arrow_strings(texts)
     matched = pc.match_substring_regex(arr, _ZIP_FAST).fill_null(False).to_numpy(zero_copy_only=False)
     first5 = pc.extract_regex(arr, _ZIP_FAST).field(0).to_numpy(zero_copy_only=False)
     out = np.where(matched, first5.astype(object), None)
     # 00000 is junk, and unmatched texts (Canadian codes, floats, noise) need the full rules.
     slow = pd.isna(out) | (out == "00000")
-    out[slow] = apply_scalar(texts[slow], zip_code, country=country)
+    out[slow] = apply_scalar(texts_at(texts, np.flatnonzero(slow)), zip_code, country=country)
     return out
 
 

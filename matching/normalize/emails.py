@@ -46,7 +46,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
-from matching.normalize._vector import as_text, map_distinct, map_distinct_batch
+from matching.normalize._vector import (
+    arrow_strings,
+    as_text,
+    map_distinct_batch,
+    texts_at,
+)
 
 __all__ = [
     "GMAIL_DOMAINS",
@@ -270,11 +275,12 @@ _RE2_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _RE2_FAST_EMAIL = rf"^{_RE2_ATEXT}{{1,64}}(?:\.{_RE2_ATEXT}+)*@(?:{_RE2_LABEL}\.)+[A-Za-z]{{2,63}}$"
 
 
-def _email_batch(texts: np.ndarray) -> np.ndarray:
+def _email_batch(texts: np.ndarray, *, with_fast: bool = False) -> Any:
     """:func:`email` over distinct texts: what ``_fast`` accepts is decided with pyarrow
-    (same rules), the rest by :func:`email`."""
+    (same rules), the rest by :func:`email`. With ``with_fast``, also the bool array of
+    the texts the fast path accepted."""
     out = np.full(len(texts), None, dtype=object)
-    arr = pa.array(texts, type=pa.string())
+    arr = arrow_strings(texts)
     special = "|".join(re.escape(d) for d in sorted(_SPECIAL_USE) if "." not in d)
     fast = pc.and_(
         pc.and_(pc.string_is_ascii(arr), pc.less_equal(pc.utf8_length(arr), 254)),
@@ -288,8 +294,72 @@ def _email_batch(texts: np.ndarray) -> np.ndarray:
     idx = np.flatnonzero(fast)
     if len(idx):
         out[idx] = np.asarray(pc.ascii_lower(arr.take(pa.array(idx))).to_numpy(zero_copy_only=False), dtype=object)
-    for i in np.flatnonzero(~fast):
-        out[i] = email(texts[i])
+    slow = np.flatnonzero(~fast)
+    for i, text in zip(slow, texts_at(texts, slow), strict=True):
+        out[i] = email(text)
+    return (out, fast) if with_fast else out
+
+
+def _match_keys_of(addresses: np.ndarray, fast: np.ndarray) -> np.ndarray:
+    """:func:`email_match_key` of each of ``addresses`` (``email``'s output, None allowed),
+    ``fast`` marking those the fast path gave: such an address is lower-case and passes
+    the fast path again, so ``email`` gives it back unchanged and only needs folding."""
+    again = np.flatnonzero(~fast & ~pd.isna(addresses))
+    addresses = np.array(addresses, dtype=object, copy=True)
+    if len(again):
+        addresses[again] = _email_batch(addresses[again])
+    return _fold_batch(addresses)
+
+
+def _fold_batch(addresses: np.ndarray) -> np.ndarray:
+    """:func:`_fold` over an object array of normalized addresses (str, or None kept)."""
+    out = np.array(addresses, dtype=object, copy=True)
+    present = np.flatnonzero(~pd.isna(out))
+    if not len(present):
+        return out
+    arr = pa.array(out[present], type=pa.string())
+    # Only addresses at a folding provider change: "@<domain>" ends them (a domain has
+    # no "@", so that is the part after the last "@").
+    fold = pc.match_substring_regex(arr, _FOLD_DOMAINS).to_numpy(zero_copy_only=False)
+    idx = np.flatnonzero(fold)
+    if not len(idx):
+        return out
+    sub = arr.take(pa.array(idx))
+    parts = pc.split_pattern(sub, "@", max_splits=1, reverse=True)
+    local, domain = pc.list_element(parts, 0), pc.list_element(parts, 1)
+    gmail = pc.is_in(domain, value_set=_GMAIL_ARROW)
+    base = pc.list_element(pc.split_pattern(local, "+", max_splits=1), 0)
+    folded = pc.if_else(gmail, pc.replace_substring(base, ".", ""), base)
+    domain = pc.if_else(gmail, pa.scalar("gmail.com"), domain)
+    # "+tag@gmail.com": nothing left to fold to, the address stays.
+    key = pc.if_else(pc.equal(folded, ""), sub, pc.binary_join_element_wise(folded, domain, "@"))
+    out[present[idx]] = np.asarray(key.to_numpy(zero_copy_only=False), dtype=object)
+    return out
+
+
+_GMAIL_ARROW = pa.array(sorted(GMAIL_DOMAINS), type=pa.string())
+_FOLD_DOMAINS = "@(?:" + "|".join(re.escape(d) for d in sorted(GMAIL_DOMAINS | PLUS_ADDRESSING_DOMAINS)) + ")$"
+
+
+def _placeholder_flags(addresses: np.ndarray, locals_: frozenset[str], domains: frozenset[str]) -> np.ndarray:
+    """``_is_placeholder`` for normalized addresses (the output of :func:`email`; None is
+    not a placeholder), as a bool array: the squashed local part is a placeholder, or the
+    domain or a parent domain is one of ``domains``."""
+    out = np.zeros(len(addresses), dtype=bool)
+    present = np.flatnonzero(~pd.isna(np.asarray(addresses, dtype=object)))
+    if not len(present):
+        return out
+    arr = pa.array(np.asarray(addresses, dtype=object)[present], type=pa.string())
+    parts = pc.split_pattern(arr, "@", max_splits=1, reverse=True)
+    local, domain = pc.list_element(parts, 0), pc.list_element(parts, 1)
+    # _squash: before any "+", without . _ - /, without trailing ASCII digits.
+    squashed = pc.list_element(pc.split_pattern(local, "+", max_splits=1), 0)
+    squashed = pc.utf8_rtrim(pc.replace_substring_regex(squashed, r"[._\-/]", ""), characters="0123456789")
+    flag = pc.is_in(squashed, value_set=pa.array(sorted(locals_), type=pa.string())).to_numpy(zero_copy_only=False)
+    # _at_any once per distinct domain (addresses share few domains).
+    enc = pc.dictionary_encode(domain)
+    at_any = np.array([_at_any(d, domains) for d in enc.dictionary.to_pylist()], dtype=bool)
+    out[present] = flag | at_any[enc.indices.to_numpy(zero_copy_only=False)]
     return out
 
 
@@ -298,9 +368,14 @@ def email_series(s: pd.Series) -> pd.Series:
     return map_distinct_batch(s, _email_batch)
 
 
+def _match_key_batch(texts: np.ndarray) -> np.ndarray:
+    """:func:`email_match_key` over distinct texts."""
+    return _fold_batch(_email_batch(texts))
+
+
 def email_match_key_series(s: pd.Series) -> pd.Series:
     """:func:`email_match_key` over a Series."""
-    return map_distinct(s, email_match_key)
+    return map_distinct_batch(s, _match_key_batch)
 
 
 def is_placeholder_email_series(
@@ -312,5 +387,5 @@ def is_placeholder_email_series(
 ) -> pd.Series:
     """:func:`is_placeholder_email` over a Series (bool dtype; False where missing)."""
     locals_, all_domains = _rules(dealer_domains, local_parts, domains)
-    flags = map_distinct(s, _is_placeholder, locals_=locals_, domains=all_domains)
+    flags = map_distinct_batch(s, lambda texts: _placeholder_flags(_email_batch(texts), locals_, all_domains))
     return pd.Series(flags.to_numpy() == True, index=flags.index, name=flags.name, dtype=bool)  # noqa: E712

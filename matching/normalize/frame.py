@@ -8,11 +8,16 @@ rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from matching.normalize import addresses, emails, names, phones, vins
-from matching.normalize._vector import distinct_text
+from matching.normalize._vector import Coded, _arrow_text, _indices, apply_scalar, distinct_codes
 
 #: The columns of a dealer export after column mapping, in their usual order.
 CANONICAL_COLUMNS: tuple[str, ...] = (
@@ -53,63 +58,130 @@ def normalize_frame(df: pd.DataFrame, *, region: str = "US") -> pd.DataFrame:
     ``address_line2``), ``city``, ``state``, ``postal_code``, ``country`` and
     ``customer_key`` (trimmed). Missing or junk values are None.
     """
-    out: dict[str, pd.Series] = {}
+    coded = normalize_coded(df, region=region)
+    return pd.DataFrame({col: c.series(df.index, col) for col, c in coded.items()}, index=df.index)
+
+
+def normalize_coded(df: pd.DataFrame, *, region: str = "US", keys: bool = False) -> dict[str, Coded]:
+    """:func:`normalize_frame`'s columns (same names, same order), each kept as a
+    :class:`~matching.normalize._vector.Coded` column: the values once per distinct input
+    text, so that keys derived from them are computed once per value too. Columns of one
+    kind (the name columns; phone_1/phone_2...) share one ``values`` array.
+
+    With ``keys``, two more entries for :func:`~matching.pipeline.prepare.prepare`, found
+    from the same parse: ``_email_match_key`` (the slots' match keys) and
+    ``_street_key_part`` (the ``<house number> <street word>`` part of the address key)."""
+    out: dict[str, Coded] = {}
     has = df.columns.__contains__
     name_cols = [c for c in ("first_name", "middle_name", "last_name") if has(c)]
     if name_cols:
         # One parse per distinct text over the three columns gives the name and the suffix.
-        stacked, codes, texts = distinct_text(_stack(df, name_cols))
-        name_u = np.empty(len(texts) + 1, dtype=object)
-        suffix_u = np.empty(len(texts) + 1, dtype=object)
+        parts_list, texts = distinct_codes([df[c] for c in name_cols], stack=True)
+        name_u = np.empty(len(texts), dtype=object)
+        suffix_u = np.empty(len(texts), dtype=object)
         for i, t in enumerate(texts):
             name_u[i], suffix_u[i] = names._name_and_suffix(t)
-        name_u[-1] = suffix_u[-1] = None  # code -1: missing
-        n = len(df)
-        parts = {c: codes[k * n : (k + 1) * n] for k, c in enumerate(name_cols)}
+        parts = dict(zip(name_cols, parts_list, strict=True))
         for col in ("first_name", "middle_name", "last_name"):
             if col in parts:
-                out[col] = pd.Series(name_u[parts[col]], index=df.index, name=col, dtype=object)
-        suffix = None
+                out[col] = Coded(parts[col], name_u)
+        # The suffix of the last name, else of the first, else of the middle name.
+        has_suffix = np.append(~pd.isna(suffix_u), False)
+        suffix_codes = None
         for col in ("last_name", "first_name", "middle_name"):
             if col in parts:
-                col_suffix = suffix_u[parts[col]]
-                suffix = col_suffix if suffix is None else np.where(pd.isna(suffix), col_suffix, suffix)
-        out["suffix"] = pd.Series(suffix, index=df.index, dtype=object)
+                codes = parts[col]
+                suffix_codes = codes if suffix_codes is None else np.where(has_suffix[suffix_codes], suffix_codes, codes)
+        out["suffix"] = Coded(suffix_codes, suffix_u)
     if has("company"):
-        out["company"] = names.company_series(df["company"])
+        out["company"] = _single(df["company"]).map(names.company)
     # Columns of one kind share many values (phone_1/phone_2...): normalize their union once.
-    for cols, func in (
-        (PHONE_COLUMNS, lambda v: phones.phone_series(v, region=region)),
-        (EMAIL_COLUMNS, emails.email_series),
-        (VIN_COLUMNS, vins.vin_series),
+    for cols, batch in (
+        (PHONE_COLUMNS, lambda texts: phones._phone_batch(texts, region)),
+        (EMAIL_COLUMNS, emails._email_batch),
+        (VIN_COLUMNS, vins._vin_batch),
     ):
         present = [c for c in cols if has(c)]
         if present:
-            result = func(_stack(df, present)).to_numpy()
-            n = len(df)
-            for k, col in enumerate(present):
-                out[col] = pd.Series(result[k * n : (k + 1) * n], index=df.index, name=col, dtype=object)
+            if cols is PHONE_COLUMNS:
+                phones._region_is_nanp(region)  # an unknown region fails here, as phone_series does
+            codes_list, texts = distinct_codes([df[c] for c in present], stack=True, as_arrow=True)
+            ids = None
+            if cols is EMAIL_COLUMNS and keys:
+                mapped, fast = emails._email_batch(texts, with_fast=True)
+                out["_email_match_key"] = Coded(codes_list[0], emails._match_keys_of(mapped, fast))
+            elif cols is PHONE_COLUMNS:
+                mapped, ids = phones._phone_batch(texts, region, with_ids=True)
+            else:
+                mapped = np.asarray(batch(texts), dtype=object) if len(texts) else np.empty(0, dtype=object)
+            for col, codes in zip(present, codes_list, strict=True):
+                out[col] = Coded(codes, mapped, ids=ids)
     if has("address_line1"):
-        line = df["address_line1"]
-        if has("address_line2"):
-            # Exports split the unit into line 2; joined, split_unit finds it either way.
-            line2 = df["address_line2"].astype(object)
-            line = line.astype(object).where(line2.isna(), line.astype(object).fillna("") + " " + line2.fillna(""))
-        parts = addresses.split_unit_series(line)
-        out["street"] = parts.iloc[:, 0]
-        out["unit"] = parts.iloc[:, 1]
+        line1 = df["address_line1"]
+        joined = _joined_lines(line1, df["address_line2"]) if has("address_line2") else line1
+        [codes], texts = distinct_codes([joined], as_arrow=True)
+        split = addresses._split_batch(texts, key_parts=keys)
+        out["street"] = Coded(codes, split[0])
+        out["unit"] = Coded(codes, split[1])
+        if keys:
+            out["_street_key_part"] = Coded(codes, split[2])
     if has("city"):
-        out["city"] = addresses.city_series(df["city"])
+        out["city"] = _single(df["city"]).map(addresses.city)
     if has("state"):
-        out["state"] = addresses.state_series(df["state"])
+        out["state"] = _single(df["state"]).map(addresses.state, country=None)
     if has("postal_code"):
-        out["postal_code"] = addresses.zip_code_series(df["postal_code"])
+        out["postal_code"] = _Texts(df["postal_code"], as_arrow=True).map_texts(lambda texts: addresses._zip_batch(texts, None))
     if has("country"):
-        out["country"] = addresses.country_series(df["country"])
+        out["country"] = _single(df["country"]).map(addresses.country)
     if has("customer_key"):
-        key = df["customer_key"].astype(object)
-        out["customer_key"] = key.where(key.isna(), key.astype(str).str.strip()).replace("", None)
-    return pd.DataFrame(out, index=df.index)
+        out["customer_key"] = _customer_key(df["customer_key"])
+    return out
+
+
+class _Texts:
+    """A column's distinct texts and codes (as :func:`map_distinct` finds them)."""
+
+    def __init__(self, values: pd.Series, *, as_arrow: bool = False) -> None:
+        [self.codes], self.texts = distinct_codes([values], as_arrow=as_arrow)
+
+    def map_texts(self, batch: Callable[[np.ndarray], np.ndarray]) -> Coded:
+        mapped = np.asarray(batch(self.texts), dtype=object) if len(self.texts) else np.empty(0, dtype=object)
+        return Coded(self.codes, mapped)
+
+    def map(self, func: Callable[..., Any], **kwargs: Any) -> Coded:
+        return self.map_texts(lambda texts: apply_scalar(texts, func, **kwargs))
+
+
+def _single(values: pd.Series) -> _Texts:
+    return _Texts(values)
+
+
+def _joined_lines(line1: pd.Series, line2: pd.Series) -> pd.Series:
+    """Line 1 + " " + line 2 where line 2 is present (missing line 1 reads ""), else line 1."""
+    a, b = _arrow_text(line1), _arrow_text(line2)
+    if a is not None and b is not None:
+        joined = pc.if_else(pc.is_null(b), a, pc.binary_join_element_wise(pc.fill_null(a, ""), b, pa.scalar(" ", pa.large_string())))
+        return pd.Series(pd.arrays.ArrowStringArray(joined), index=line1.index)
+    # Exports split the unit into line 2; joined, split_unit finds it either way.
+    line2 = line2.astype(object)
+    return line1.astype(object).where(line2.isna(), line1.astype(object).fillna("") + " " + line2.fillna(""))
+
+
+def _customer_key(key: pd.Series) -> Coded:
+    """The key trimmed (pandas' ``str.strip``); empty -> None; a missing cell stays as
+    ``astype(object)`` reads it."""
+    data = _arrow_text(key)
+    if data is not None:
+        # Trimmed first, so that the values come out distinct.
+        enc = pc.dictionary_encode(pc.utf8_trim_whitespace(data))
+        codes = _indices(enc)
+        stripped = np.asarray(enc.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+        stripped[stripped == ""] = None
+        missing = pd.Series([None], dtype=key.dtype).astype(object).iloc[0]
+        return Coded(codes, stripped, missing=missing, distinct=True)
+    key = key.astype(object)
+    values = key.where(key.isna(), key.astype(str).str.strip()).replace("", None)
+    return Coded(np.arange(len(values), dtype=np.intp), values.to_numpy(dtype=object))
 
 
 def _stack(df: pd.DataFrame, cols: list[str]) -> pd.Series:

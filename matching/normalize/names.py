@@ -173,6 +173,16 @@ def _drop_leading_marks(token: str) -> str:
 
 def _tokens(text: str, *, ampersand: bool = False) -> list[str]:
     """Fold ``text`` and split it into word tokens (letters, digits, marks)."""
+    if text.isascii():
+        # The common case, ASCII letters one space apart: nothing to fold or remove
+        # (what _folded_tokens would find).
+        words = text.lower().split(" ")
+        if all(w.isalpha() for w in words):
+            return words
+    return _folded_tokens(text, ampersand=ampersand)
+
+
+def _folded_tokens(text: str, *, ampersand: bool = False) -> list[str]:
     text = _APOSTROPHES.sub("", text)
     if ampersand:
         text = text.replace("&", " and ").replace("+", " and ")
@@ -297,6 +307,17 @@ def _is_junk(tokens: list[str]) -> bool:
 
 
 def _split(text: str) -> tuple[str | None, str | None]:
+    if text.isascii() and text.isalpha():
+        # One plain word (most names): only an honorific or a placeholder is removed, and
+        # a suffix needs a word before it (what _split_general would find).
+        word = text.lower()
+        if word in _HONORIFICS or word in _JUNK or _REPEATED.match(word):
+            return None, None
+        return word, None
+    return _split_general(text)
+
+
+def _split_general(text: str) -> tuple[str | None, str | None]:
     tokens, found = _clean_tokens(_tokens(text, ampersand=True))
     if _is_junk(tokens):
         return None, found
@@ -343,6 +364,9 @@ def _name_and_suffix(text: str) -> tuple[str | None, str | None]:
     """``(name(text), suffix(text))`` with one parse (``text`` is already a str)."""
     s = text[:1000]
     name_part, found = _split(s)
+    if s.isascii() and s.isalpha():  # one plain word: its only token
+        word = s.lower()
+        return name_part, _SUFFIXES.get(word, found)
     tokens = _tokens(s)
     if len(tokens) == 1 and tokens[0] in _SUFFIXES:
         found = _SUFFIXES[tokens[0]]
@@ -544,7 +568,11 @@ def _table() -> _NicknameTable:
 
 
 def _first_key(first: Any) -> str | None:
-    n = name(first)
+    return _first_key_of_name(name(first))
+
+
+def _first_key_of_name(n: str | None) -> str | None:
+    """:func:`_first_key` from the normalized name."""
     if n is None:
         return None
     table = _table()
@@ -626,12 +654,18 @@ _LEGAL_FORMS: tuple[tuple[str, ...], ...] = tuple(
 )  # fmt: skip
 
 
+# The legal forms by their last token, each list in _LEGAL_FORMS order.
+_LEGAL_FORMS_BY_LAST: dict[str, tuple[tuple[str, ...], ...]] = {
+    last: tuple(f for f in _LEGAL_FORMS if f[-1] == last) for last in {f[-1] for f in _LEGAL_FORMS}
+}
+
+
 def _company(text: str) -> str | None:
     tokens = _tokens(text, ampersand=True)
     changed = True
     while changed:
         changed = False
-        for form in _LEGAL_FORMS:
+        for form in _LEGAL_FORMS_BY_LAST.get(tokens[-1], ()) if tokens else ():
             n = len(form)
             if len(tokens) > n and tuple(tokens[-n:]) == form:
                 tokens = tokens[:-n]
@@ -665,7 +699,17 @@ def company_series(values: pd.Series) -> pd.Series:
 
 def name_phonetic(text: Any) -> str | None:
     """Metaphone key of a name, token by token (``"Jon Smyth"`` -> ``"JN SM0"``), or None."""
-    n = name(text)
+    return _phonetic_of_name(name(text))
+
+
+def _canonical_of_name(n: str | None) -> str | None:
+    """:func:`canonical_first` from the normalized name."""
+    key = _first_key_of_name(n)
+    return None if key is None else _table().canonical.get(key, key)
+
+
+def _phonetic_of_name(n: str | None) -> str | None:
+    """:func:`name_phonetic` from the normalized name."""
     if n is None:
         return None
     keys = []

@@ -50,7 +50,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
-from matching.normalize._vector import MAX_INPUT_CHARS, as_text, map_distinct, map_distinct_batch
+from matching.normalize._vector import (
+    MAX_INPUT_CHARS,
+    arrow_strings,
+    as_text,
+    map_distinct,
+    map_distinct_batch,
+    texts_at,
+)
 
 __all__ = [
     "PhoneParts",
@@ -334,12 +341,21 @@ _BAD_SUBSCRIBERS = np.array([int(str(d) * 7) for d in range(10)], dtype=np.int64
 _RUNS_10_INT = np.array(sorted(int(r) for r in _RUNS_10), dtype=np.int64)
 
 
-def _phone_batch(texts: np.ndarray, region: str) -> np.ndarray:
+_E164 = re.compile(r"\+[1-9][0-9]{0,17}")
+
+
+def _phone_batch(texts: np.ndarray, region: str, *, with_ids: bool = False) -> Any:
     """:func:`phone` over distinct texts: plain NANP spellings decided with pyarrow and
-    numpy (the rules of ``_fast``), everything else by :func:`phone`."""
+    numpy (the rules of ``_fast``), everything else by :func:`phone`.
+
+    With ``with_ids``, also an int64 array naming each number: the E.164 digits as an
+    integer (``+13105550100`` -> 13105550100), -1 for None: equal numbers, equal ids. It
+    is None if some number is not "+" and digits (then they cannot stand in for the text).
+    """
     nanp_region = _region_is_nanp(region)
     out = np.full(len(texts), None, dtype=object)
-    arr = pa.array(texts, type=pa.string())
+    ids = np.full(len(texts), -1, dtype=np.int64)
+    arr = arrow_strings(texts)
     fast = pc.and_(
         pc.and_(pc.string_is_ascii(arr), pc.less_equal(pc.utf8_length(arr), MAX_INPUT_CHARS)),
         pc.match_substring_regex(arr, _RE2_NANP_REGION if nanp_region else _RE2_PLUS1),
@@ -370,15 +386,28 @@ def _phone_batch(texts: np.ndarray, region: str) -> np.ndarray:
             & ~np.isin(subscriber, _BAD_SUBSCRIBERS)
             & ~np.isin(num, _RUNS_10_INT)
         )
-        text = np.empty((len(num), 12), dtype=np.uint8)
+        good = int(ok.sum())
+        text = np.empty((good, 12), dtype=np.uint8)
         text[:, 0] = ord("+")
         text[:, 1] = ord("1")
-        text[:, 2:] = matrix + 48
-        e164 = text.view("S12").ravel().astype("U12").astype(object)
-        out[idx[ok]] = e164[ok]
-    for i in np.flatnonzero(~fast):
-        out[i] = phone(texts[i], region=region)
-    return out
+        text[:, 2:] = matrix[ok] + 48
+        # The 12-byte texts as an Arrow string array (no copy), whose conversion to Python
+        # strings is much faster than numpy's (through UTF-32).
+        offsets = np.arange(0, 12 * (good + 1), 12, dtype=np.int32)
+        e164 = pa.Array.from_buffers(pa.string(), good, [None, pa.py_buffer(offsets), pa.py_buffer(text)])
+        out[idx[ok]] = np.asarray(e164.to_numpy(zero_copy_only=False), dtype=object)
+        ids[idx[ok]] = 10_000_000_000 + num[ok]  # "+1" and the 10 digits, as a number
+    slow = np.flatnonzero(~fast)
+    for i, text in zip(slow, texts_at(texts, slow), strict=True):
+        out[i] = phone(text, region=region)
+    if not with_ids:
+        return out
+    for i in slow:
+        if out[i] is not None:
+            if _E164.fullmatch(out[i]) is None:
+                return out, None
+            ids[i] = int(out[i][1:])
+    return out, ids
 
 
 def phone_series(s: pd.Series, region: str = "US") -> pd.Series:

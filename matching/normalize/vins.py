@@ -36,7 +36,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from matching.normalize._vector import as_text, map_distinct, map_distinct_batch
+from matching.normalize._vector import (
+    arrow_strings,
+    as_text,
+    map_distinct,
+    map_distinct_batch,
+    texts_at,
+)
 
 __all__ = [
     "is_full_vin",
@@ -142,7 +148,7 @@ def _vin_batch(texts: np.ndarray) -> np.ndarray:
     """:func:`vin` over distinct texts: plain ASCII letters and digits (5-17 of them) are
     decided with pyarrow, with the rules of :func:`vin`; anything else by :func:`vin`."""
     out = np.full(len(texts), None, dtype=object)
-    arr = pa.array(texts, type=pa.string())
+    arr = arrow_strings(texts)
     fast = pc.and_(pc.string_is_ascii(arr), pc.match_substring_regex(arr, r"^[A-Za-z0-9]{5,17}$"))
     fast = fast.to_numpy(zero_copy_only=False)
     idx = np.flatnonzero(fast)
@@ -159,9 +165,39 @@ def _vin_batch(texts: np.ndarray) -> np.ndarray:
         ).to_numpy(zero_copy_only=False)
         values = np.asarray(cleaned.to_numpy(zero_copy_only=False), dtype=object)
         out[idx[~junk]] = values[~junk]
-    for i in np.flatnonzero(~fast):
-        out[i] = vin(texts[i])
+    slow = np.flatnonzero(~fast)
+    for i, text in zip(slow, texts_at(texts, slow), strict=True):
+        out[i] = vin(text)
     return out
+
+
+# Base-36 digit of each byte of [0-9A-Z]; 255 for any other byte.
+_BASE36 = np.full(256, 255, dtype=np.uint8)
+_BASE36[np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)] = np.arange(36)
+
+
+def _last8_batch(vins: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`vin_last8` of cleaned VINs (object array, None allowed), and an int64 id of
+    each (the 8 characters read in base 36; -1 for None), or None for the ids if some
+    value is not 8 characters of 0-9 and A-Z."""
+    out = np.array([v[-8:] if v is not None and len(v) >= 8 else None for v in vins], dtype=object)
+    ids = np.full(len(out), -1, dtype=np.int64)
+    present = np.flatnonzero(~pd.isna(out))
+    if not len(present):
+        return out, ids
+    arr = pa.array(out[present], type=pa.string())
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
+    if not np.all(np.diff(offsets) == 8):
+        return out, None
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    digits = _BASE36[data].reshape(-1, 8)
+    if (digits == 255).any():
+        return out, None
+    value = np.zeros(len(present), dtype=np.int64)
+    for k in range(8):
+        value = value * 36 + digits[:, k]
+    ids[present] = value
+    return out, ids
 
 
 def vin_series(s: pd.Series) -> pd.Series:

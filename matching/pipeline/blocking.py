@@ -10,6 +10,13 @@ A key shared by more than ``max_group`` records (a placeholder email, the dealer
 phone number, a fleet's VIN list, "John Smith" in one ZIP) would explode the pair count
 and says little; such keys are skipped and reported in :attr:`Candidates.too_common`.
 The pair count of each rule is computed before any pair is built.
+
+Columns are read as integer codes: those :func:`~matching.pipeline.prepare.prepare` kept
+while normalizing (:meth:`~matching.pipeline.prepare.Prepared.codes`), else
+``pd.factorize``, once per column for all rules. A group is a run of one sorted int64 per
+member (``code << bits | position``), a pair one int64 (``a << bits | b``), and the union
+of all rules one sort of those (``np.unique`` is avoided: numpy 2.4 hashes plain int64
+arrays, about 50 times slower than sorting them).
 """
 
 from __future__ import annotations
@@ -35,44 +42,19 @@ class BlockingRule:
     def keys(self, prep: Prepared) -> tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], list[str]]]:
         """(record positions, key codes, codes -> readable values) for this rule.
 
-        One row per (record, key). Composite keys are combined as integer codes (never as
-        concatenated strings): the readable value is built only for the codes asked for.
+        One row per (record, key), sorted by code then position; codes number the keys
+        in the order they first appear (slot by slot, then by position). Composite keys
+        are combined as integer codes (never as concatenated strings): the readable value
+        is built only for the codes asked for.
         """
-        norm = prep.norm
-        if self.slots:
-            vals = pd.concat([norm[c] for c in self.slots], ignore_index=True)
-            pos = np.tile(np.arange(prep.n, dtype=np.int64), len(self.slots))
-            codes, values = pd.factorize(vals, use_na_sentinel=True)
-            uniq = np.asarray(values, dtype=object)
-
-            def describe(wanted: np.ndarray) -> list[str]:
-                return [str(v) for v in uniq[wanted]]
-        else:
-            pos = np.arange(prep.n, dtype=np.int64)
-            codes = np.zeros(prep.n, dtype=np.int64)
-            valid = np.ones(prep.n, dtype=bool)
-            for col in self.columns:
-                part, _ = pd.factorize(norm[col], use_na_sentinel=True)
-                valid &= part >= 0
-                combined = codes * (int(part.max()) + 2 if len(part) else 1) + (part + 1)
-                # Re-compress after each column so that the product never overflows.
-                codes = pd.factorize(combined)[0].astype(np.int64)
-            codes = np.where(valid, codes, -1)
-            if valid.any():
-                codes[valid] = pd.factorize(codes[valid])[0]
-            first_row = np.full(int(codes.max()) + 1 if codes.size and codes.max() >= 0 else 0, -1, dtype=np.int64)
-            ok = codes >= 0
-            first_row[codes[ok][::-1]] = pos[ok][::-1]
-            columns = self.columns
-
-            def describe(wanted: np.ndarray) -> list[str]:
-                rows = first_row[wanted]
-                return [" ".join(str(norm[c].iat[r]) for c in columns) for r in rows]
-        keep = codes >= 0
-        pos, codes = pos[keep], codes[keep].astype(np.int64)
-        # A record holding one value in two slots is one member of that group.
-        key = np.unique(codes * prep.n + pos)
-        return key % prep.n, key // prep.n, describe
+        g = _groups(self, prep, _ColumnCodes(prep))
+        gid = np.repeat(np.arange(len(g.size), dtype=np.int64), g.size)
+        # Renumber the groups by first appearance.
+        order = np.argsort(g.first(np.arange(len(g.size))), kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order), dtype=np.int64)
+        key = np.sort(rank[gid] * prep.n + g.pos)
+        return key % prep.n, key // prep.n, lambda wanted: g.label(order[wanted])
 
 
 DEFAULT_RULES: tuple[BlockingRule, ...] = (
@@ -110,14 +92,175 @@ class Candidates:
         return len(self.a)
 
 
-def _group_pairs(pos: np.ndarray, codes: np.ndarray, max_group: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """All pairs inside each key group of size 2..max_group; plus the skipped groups' codes and sizes."""
-    order = np.argsort(codes, kind="stable")
-    pos, codes = pos[order], codes[order]
-    uniq, start, size = np.unique(codes, return_index=True, return_counts=True)
-    big = size > max_group
-    ok = (size >= 2) & ~big
-    g_start, g_size = start[ok], size[ok]
+class _ColumnCodes:
+    """Integer codes of ``norm`` columns, each found once per call (rules share columns):
+    those :func:`~matching.pipeline.prepare.prepare` kept (:meth:`Prepared.codes`), else
+    ``pd.factorize``."""
+
+    def __init__(self, prep: Prepared, rules: tuple[BlockingRule, ...] = ()) -> None:
+        self.prep = prep
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        # How many of ``rules`` still read each column: its codes are dropped after the last.
+        self._uses: dict[str, int] = {}
+        for rule in rules:
+            for col in rule.slots + rule.columns:
+                self._uses[col] = self._uses.get(col, 0) + 1
+
+    def done(self, rule: BlockingRule) -> None:
+        """``rule`` has read its columns."""
+        for col in rule.slots + rule.columns:
+            if col in self._uses:
+                self._uses[col] -= 1
+                if self._uses[col] <= 0:
+                    self._cache.pop(col, None)
+
+    def __call__(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        """(int64 codes, -1 where missing; the distinct values they index)."""
+        if col not in self._cache:
+            kept = self.prep.codes(col)
+            if kept is None:
+                codes, uniques = pd.factorize(self.prep.norm[col], use_na_sentinel=True)
+                kept = (codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object))
+            self._cache[col] = kept
+        return self._cache[col]
+
+    def slots(self, cols: tuple[str, ...]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Codes of several columns into one set of distinct values."""
+        parts = [self(c) for c in cols]
+        uniques = parts[0][1]
+        if all(u is uniques for _, u in parts):
+            return [c for c, _ in parts], uniques
+        joint, values = pd.factorize(np.concatenate([u for _, u in parts]), use_na_sentinel=True)
+        out, start = [], 0
+        for codes, u in parts:
+            remap = np.append(joint[start : start + len(u)], -1).astype(np.int64)
+            out.append(remap[codes])
+            start += len(u)
+        return out, np.asarray(values, dtype=object)
+
+
+@dataclass
+class _Groups:
+    """One rule's keys as groups: ``pos`` holds the members of group 0, then of group 1...
+    (ascending within a group), group ``g`` spanning ``start[g]`` for ``size[g]``.
+
+    ``first(groups)`` orders groups by first appearance (for slots: slot by slot, then by
+    position; for composite keys: the group's smallest position); ``label(groups)`` gives
+    their readable values.
+    """
+
+    pos: np.ndarray
+    start: np.ndarray
+    size: np.ndarray
+    first: Callable[[np.ndarray], np.ndarray]
+    label: Callable[[np.ndarray], list[str]]
+
+
+_LIMIT = 1 << 62
+
+
+def _dense(codes: np.ndarray) -> tuple[np.ndarray, int]:
+    """``codes`` renumbered 0..k-1 keeping their order, and k."""
+    order = np.argsort(codes)
+    s = codes[order]
+    new = np.empty(len(s), dtype=bool)
+    new[:1] = True
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    out = np.empty(len(codes), dtype=np.int64)
+    out[order] = np.cumsum(new) - 1
+    return out, int(new.sum())
+
+
+def _runs(sorted_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, size) of each run of equal values in a sorted array."""
+    m = len(sorted_codes)
+    new = np.empty(m, dtype=bool)
+    new[:1] = True
+    np.not_equal(sorted_codes[1:], sorted_codes[:-1], out=new[1:])
+    start = np.flatnonzero(new)
+    size = np.diff(np.append(start, m))
+    return start, size
+
+
+def _bits(n: int) -> int:
+    """Bits that hold a position 0..n-1: keys pack ``code << bits | position``."""
+    return max(1, (n - 1).bit_length())
+
+
+def _groups(rule: BlockingRule, prep: Prepared, column_codes: _ColumnCodes) -> _Groups:
+    n = prep.n
+    norm = prep.norm
+    bits = _bits(n)
+    low = (1 << bits) - 1
+    if rule.slots:
+        slot_codes, uniq = column_codes.slots(rule.slots)
+        # Sorted (code, position) keys; a record holding one value in two slots is one
+        # member of that group.
+        keys = []
+        for c in slot_codes:
+            rows = np.flatnonzero(c >= 0)
+            keys.append((c[rows] << bits) | rows)
+        key = np.concatenate(keys) if len(keys) > 1 else keys[0]
+        del keys
+        key.sort()
+        if len(key):
+            dup = np.zeros(len(key), dtype=bool)
+            np.equal(key[1:], key[:-1], out=dup[1:])
+            if dup.any():
+                key = key[~dup]
+        code = key >> bits
+        start, size = _runs(code)
+        group_code = code[start]
+
+        def first(groups: np.ndarray) -> np.ndarray:
+            # Where each group's value first appears in the slots read one after the other.
+            wanted = np.zeros(len(uniq) + 1, dtype=bool)
+            wanted[group_code[groups]] = True
+            index = np.full(len(uniq), np.iinfo(np.int64).max, dtype=np.int64)
+            for k, c in enumerate(slot_codes):
+                rows = np.flatnonzero(wanted[c])
+                np.minimum.at(index, c[rows], rows + k * n)
+            return index[group_code[groups]]
+
+        def label(groups: np.ndarray) -> list[str]:
+            return [str(v) for v in uniq[group_code[groups]]]
+
+        return _Groups(pos=key & low, start=start, size=size, first=first, label=label)
+    parts = [column_codes(c) for c in rule.columns]
+    valid = np.ones(n, dtype=bool)
+    for part, _ in parts:
+        valid &= part >= 0
+    rows = np.flatnonzero(valid)
+    codes = np.zeros(len(rows), dtype=np.int64)
+    card = 1
+    for part, uniques in parts:
+        k = max(len(uniques), 1)
+        if card * k >= _LIMIT:
+            codes, card = _dense(codes)
+        codes = codes * k + part[rows]
+        card *= k
+    if card >= 1 << (62 - bits):
+        codes, card = _dense(codes)
+    key = (codes << bits) | rows
+    key.sort()
+    start, size = _runs(key >> bits)
+    pos = key & low
+    del key
+    columns = rule.columns
+
+    def first_pos(groups: np.ndarray) -> np.ndarray:
+        return pos[start[groups]]
+
+    def label_rows(groups: np.ndarray) -> list[str]:
+        values = [norm[c].to_numpy(dtype=object) for c in columns]
+        return [" ".join(str(v[r]) for v in values) for r in pos[start[groups]]]
+
+    return _Groups(pos=pos, start=start, size=size, first=first_pos, label=label_rows)
+
+
+def _pair_index(g_start: np.ndarray, g_size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i, j), i < j, of every two elements inside each group (``start``,
+    ``size``): group by group, then by i, then by j."""
     # Element at offset i of a group of size k pairs with the k-1-i elements after it.
     grp = np.repeat(np.arange(len(g_start)), g_size)
     offs = np.arange(int(g_size.sum())) - np.repeat(np.cumsum(g_size) - g_size, g_size)
@@ -126,6 +269,39 @@ def _group_pairs(pos: np.ndarray, codes: np.ndarray, max_group: int) -> tuple[np
     a_idx = np.repeat(elem, reps)
     first = np.repeat(np.cumsum(reps) - reps, reps)
     b_idx = a_idx + 1 + (np.arange(int(reps.sum())) - first)
+    return a_idx, b_idx
+
+
+def _pair_keys(g: _Groups, max_group: int, bits: int) -> np.ndarray:
+    """``a << bits | b`` (a < b) for every pair inside the groups of 2..max_group members,
+    in no particular order."""
+    pos = g.pos
+    two = g.start[g.size == 2]
+    out = [(pos[two] << bits) | pos[two + 1]]
+    more = (g.size > 2) & (g.size <= max_group)
+    if more.any():
+        a_idx, b_idx = _pair_index(g.start[more], g.size[more])
+        out.append((pos[a_idx] << bits) | pos[b_idx])
+    return np.concatenate(out)
+
+
+def _too_common(rule: BlockingRule, g: _Groups) -> pd.DataFrame | None:
+    big = np.flatnonzero(g.size > rule.max_group)
+    if not len(big):
+        return None
+    big = big[np.argsort(g.first(big), kind="stable")]
+    return pd.DataFrame({"rule": rule.name, "value": g.label(big), "records": g.size[big]})
+
+
+def _group_pairs(pos: np.ndarray, codes: np.ndarray, max_group: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All pairs inside each key group of size 2..max_group; plus the skipped groups' codes and sizes."""
+    order = np.argsort(codes, kind="stable")
+    pos, codes = pos[order], codes[order]
+    start, size = _runs(codes)
+    uniq = codes[start]
+    big = size > max_group
+    ok = (size >= 2) & ~big
+    a_idx, b_idx = _pair_index(start[ok], size[ok])
     a, b = pos[a_idx], pos[b_idx]
     return np.minimum(a, b), np.maximum(a, b), uniq[big], size[big]
 
@@ -133,9 +309,10 @@ def _group_pairs(pos: np.ndarray, codes: np.ndarray, max_group: int) -> tuple[np
 def estimate_pairs(prep: Prepared, rules: tuple[BlockingRule, ...] = DEFAULT_RULES) -> dict[str, int]:
     """Pairs each rule would produce (before the union), without building any."""
     out = {}
+    column_codes = _ColumnCodes(prep, rules)
     for rule in rules:
-        pos, codes, _ = rule.keys(prep)
-        size = np.bincount(codes)
+        size = _groups(rule, prep, column_codes).size
+        column_codes.done(rule)
         size = size[(size >= 2) & (size <= rule.max_group)].astype(np.int64)
         out[rule.name] = int((size * (size - 1) // 2).sum())
     return out
@@ -146,24 +323,48 @@ def candidates(prep: Prepared, rules: tuple[BlockingRule, ...] = DEFAULT_RULES) 
     n = prep.n
     if len(rules) > 62:
         raise ValueError("at most 62 blocking rules")
-    keys, masks, too_common, estimated = [], [], [], {}
+    column_codes = _ColumnCodes(prep, rules)
+    keys, too_common, estimated = [], [], {}
+    # A pair is the key ``a << bits | b``; each carries its rule's index in 6 more low
+    # bits, so that one sort of plain integers gives the union (while that fits in 63
+    # bits: n up to 2**28).
+    bits = _bits(n)
+    packed = 2 * bits + 6 <= 63
     for i, rule in enumerate(rules):
-        pos, codes, describe = rule.keys(prep)
-        a, b, big_codes, big_sizes = _group_pairs(pos, codes, rule.max_group)
-        estimated[rule.name] = len(a)
-        keys.append(a * n + b)
-        masks.append(np.full(len(a), 1 << i, dtype=np.int64))
-        if len(big_codes):
-            too_common.append(pd.DataFrame({"rule": rule.name, "value": describe(big_codes), "records": big_sizes}))
-    key = np.concatenate(keys) if keys else np.empty(0, dtype=np.int64)
-    mask = np.concatenate(masks) if masks else np.empty(0, dtype=np.int64)
-    order = np.argsort(key, kind="stable")
-    key, mask = key[order], mask[order]
-    uniq, start = np.unique(key, return_index=True)
+        g = _groups(rule, prep, column_codes)
+        column_codes.done(rule)
+        key = _pair_keys(g, rule.max_group, bits)
+        estimated[rule.name] = len(key)
+        if packed:
+            key *= 64
+            key += i
+        keys.append(key)
+        big = _too_common(rule, g)
+        if big is not None:
+            too_common.append(big)
+        del g
+    if packed:
+        key = np.concatenate(keys) if keys else np.empty(0, dtype=np.int64)
+        del keys
+        key.sort()
+        mask = np.bitwise_and(key, 63)
+        np.left_shift(1, mask, out=mask)
+        key >>= 6
+    else:
+        mask = np.concatenate([np.full(len(k), 1 << i, dtype=np.int64) for i, k in enumerate(keys)])
+        key = np.concatenate(keys) if keys else np.empty(0, dtype=np.int64)
+        del keys
+        order = np.argsort(key, kind="stable")
+        key, mask = key[order], mask[order]
+        del order
+    start, _ = _runs(key)
     rule_mask = np.bitwise_or.reduceat(mask, start) if len(start) else mask
+    del mask
+    uniq = key[start]
+    del key, start
     return Candidates(
-        a=(uniq // n).astype(np.int64),
-        b=(uniq % n).astype(np.int64),
+        a=uniq >> bits,
+        b=uniq & ((1 << bits) - 1),
         rules=rule_mask,
         rule_names=tuple(r.name for r in rules),
         estimated_pairs=estimated,

@@ -7,15 +7,17 @@ input's row order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from matching.normalize import addresses, emails, names, phones
-from matching.normalize._vector import map_distinct
-from matching.normalize.frame import EMAIL_COLUMNS, PHONE_COLUMNS, VIN_COLUMNS, normalize_frame
-
+from matching.normalize import addresses, emails, names, phones, vins
+from matching.normalize._vector import Coded, _arrow_text, distinct_codes, take
+from matching.normalize.frame import EMAIL_COLUMNS, PHONE_COLUMNS, VIN_COLUMNS, normalize_coded
 
 #: Extra columns read as a date of birth / an identity number (first one present wins).
 DOB_COLUMNS = ("date_of_birth", "dob", "birth_date")
@@ -33,33 +35,66 @@ def _id_text(values: pd.Series) -> pd.Series:
     return d.where(d.str.len() >= 4, None).astype(object)
 
 
-def _address_key(recs: pd.DataFrame, norm: pd.DataFrame) -> pd.Series:
+def _in_order(record_ids: pd.Series) -> bool:
+    """True if the (pyarrow-backed, complete) ids are already in order: sorting would leave
+    every row where it is (a stable sort by Arrow's order, that of code points)."""
+    data = _arrow_text(record_ids)
+    if data is None or data.null_count or len(data) < 2:
+        return False
+    return bool(pc.all(pc.less_equal(data.slice(0, len(data) - 1), data.slice(1))).as_py())
+
+
+def _line2_empty(recs: pd.DataFrame) -> np.ndarray:
+    """Rows whose address line 2 is missing or empty (all rows without that column)."""
+    if "address_line2" not in recs.columns:
+        return np.ones(len(recs), dtype=bool)
+    data = _arrow_text(recs["address_line2"])
+    if data is not None:
+        return pc.fill_null(pc.equal(data, ""), True).to_numpy(zero_copy_only=False)
+    line2 = recs["address_line2"].astype(object)
+    return (line2.isna() | (line2 == "")).to_numpy(dtype=bool)
+
+
+def _address_key(recs: pd.DataFrame, coded: dict[str, Coded]) -> Coded | np.ndarray:
     """``address_key_series(address_line1, postal_code)``, reusing the normalized street.
 
-    ``norm["street"]`` is read from line 1 joined with line 2; where line 2 is missing or
-    empty that is line 1's street, so the key comes from it without parsing the line again
-    (and ``norm["postal_code"]`` is ``zip_code_series(postal_code)``). Rows with a line 2
-    are keyed from line 1 alone, as before.
+    ``street`` is read from line 1 joined with line 2; where line 2 is missing or empty
+    that is line 1's street, so the key comes from it without parsing the line again
+    (and ``postal_code`` is ``zip_code_series(postal_code)``). Rows with a line 2 are
+    keyed from line 1 alone, as before. The key part comes with the street (from the same
+    parse), and each distinct (key part, ZIP) key is written once.
     """
-    line1 = recs["address_line1"] if "address_line1" in recs.columns else norm["street"]
-    zips = recs["postal_code"] if "postal_code" in recs.columns else norm["zip5"]
-    if "address_line1" not in recs.columns:
-        return addresses.address_key_series(line1, zips)
-    if "address_line2" in recs.columns:
-        line2 = recs["address_line2"].astype(object)
-        same = (line2.isna() | (line2 == "")).to_numpy(dtype=bool)
-    else:
-        same = np.ones(len(recs), dtype=bool)
-    parts = map_distinct(norm["street"], addresses._key_part).to_numpy()
-    zip5 = norm["postal_code"].to_numpy(dtype=object)
-    result = np.full(len(recs), None, dtype=object)
-    ok = same & ~(pd.isna(parts) | pd.isna(zip5))
-    if ok.any():
-        result[ok] = parts[ok] + " " + zip5[ok]
+    n = len(recs)
+    if "address_line1" not in recs.columns or "postal_code" not in coded:
+        return np.full(n, None, dtype=object)  # no street, or no ZIP: no key
+    street = coded["_street_key_part"]
+    same = _line2_empty(recs)
+    part_codes = np.where(same, street.codes, -1)
+    part_values = street.values
     if not same.all():
-        rest = ~same
-        result[rest] = addresses.address_key_series(line1[rest], zips[rest]).to_numpy()
-    return pd.Series(result, dtype=object)
+        rest = np.flatnonzero(~same)
+        [codes], texts = distinct_codes([recs["address_line1"].iloc[rest]], as_arrow=True)
+        rest_values = addresses._split_batch(texts, key_parts=True)[2]
+        part_codes[rest] = np.where(codes >= 0, codes + len(part_values), -1)
+        part_values = np.concatenate([part_values, rest_values])
+    part = Coded(part_codes, part_values)
+    zip5 = coded["postal_code"]
+    part_of, parts = part.value_codes()
+    zip_of, zips = zip5.value_codes()
+    part_row, zip_row = part_of[part.codes], zip_of[zip5.codes]
+    rows = np.flatnonzero((part_row >= 0) & (zip_row >= 0))
+    codes = np.full(n, -1, dtype=np.int64)
+    if not len(rows):
+        return Coded(codes, np.empty(0, dtype=object), distinct=True)
+    codes[rows], _ = pd.factorize(part_row[rows] * len(zips) + zip_row[rows])
+    # One text per distinct (key part, ZIP), from the row where it first appears. The
+    # part is "<house> <word>" and the ZIP has no space: distinct pairs, distinct texts.
+    seen = np.maximum.accumulate(codes[rows])
+    first = rows[np.flatnonzero(np.diff(seen, prepend=-1) > 0)]
+    texts = pc.binary_join_element_wise(
+        pa.array(parts[part_row[first]], type=pa.string()), pa.array(zips[zip_row[first]], type=pa.string()), " "
+    )
+    return Coded(codes, np.asarray(texts.to_numpy(zero_copy_only=False), dtype=object), distinct=True)
 
 
 @dataclass
@@ -77,6 +112,8 @@ class Prepared:
 
     records: pd.DataFrame
     norm: pd.DataFrame
+    #: The integer codes :func:`prepare` found for ``norm``'s columns (see :meth:`codes`).
+    kept_codes: _KeptCodes | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -86,43 +123,176 @@ class Prepared:
     def record_ids(self) -> np.ndarray:
         return self.records["record_id"].to_numpy(dtype=object)
 
+    def codes(self, col: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """``pd.factorize(norm[col])`` as :func:`prepare` found it while normalizing: int64
+        codes (-1 where missing; equal values, equal codes; numbered in no particular
+        order) and the distinct values they index. Columns of one kind (phone_1, phone_2)
+        share their values. None if prepare kept no codes for the column, or if the column
+        has changed since."""
+        return None if self.kept_codes is None else self.kept_codes.get(self.norm, col)
+
+
+class _KeptCodes:
+    """Codes of ``norm`` columns from their coded form, computed when first asked for.
+
+    A code is handed out only while ``norm[col]`` still reads the very array prepare
+    made: a reference to each column is kept, so that under pandas' copy-on-write (always
+    on from pandas 3) any change to a column gives it a new array, which disowns the codes.
+    Without copy-on-write a change could keep the array: no codes are handed out then.
+    """
+
+    def __init__(self, norm: pd.DataFrame, coded: dict[str, Coded]) -> None:
+        self._coded = coded
+        self._columns = {col: norm[col] for col in coded}
+        self._where = {col: _where(s) for col, s in self._columns.items()}
+        self._factorized: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def get(self, norm: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray] | None:
+        if not _copy_on_write() or col not in self._coded or col not in norm.columns:
+            return None
+        if _where(norm[col]) != self._where[col]:
+            return None
+        c = self._coded[col]
+        key = id(c.values)  # columns sharing values share their codes
+        if key not in self._factorized:
+            self._factorized[key] = c.value_codes()
+        codes, uniques = self._factorized[key]
+        return codes[c.codes], uniques
+
+
+def _copy_on_write() -> bool:
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return True
+    try:
+        return pd.get_option("mode.copy_on_write") is True
+    except (KeyError, pd.errors.OptionError):
+        return False
+
+
+def _where(column: Any) -> tuple[Any, ...] | None:
+    """Where a column's values live (its array's address, layout and type)."""
+    if not isinstance(column, pd.Series):
+        return None  # a duplicated column name
+    values = column.to_numpy()
+    return (values.__array_interface__["data"][0], values.strides, values.shape, values.dtype)
+
 
 def prepare(
     records: pd.DataFrame, *, region: str = "US", dealer_phones: tuple[str, ...] = (), dealer_domains: tuple[str, ...] = ()
 ) -> Prepared:
-    """Sort records by ``record_id`` and normalize them (see :class:`Prepared`)."""
-    recs = records.sort_values("record_id", kind="stable").reset_index(drop=True)
-    norm = normalize_frame(recs, region=region)
+    """Sort records by ``record_id`` and normalize them (see :class:`Prepared`).
+
+    Every derived key is computed once per distinct value of the column it comes from
+    (the columns are kept coded, :func:`~matching.normalize.frame.normalize_coded`, until
+    the frame is built).
+    """
+    if _in_order(records["record_id"]):  # as exports usually come: no copy needed
+        recs = records.reset_index(drop=True)
+    else:
+        recs = records.sort_values("record_id", kind="stable").reset_index(drop=True)
+    n = len(recs)
+    coded = normalize_coded(recs, region=region, keys=True)
+    none = Coded(np.full(n, -1, dtype=np.intp), np.empty(0, dtype=object))
+    cols: dict[str, Any] = {name: c for name, c in coded.items() if not name.startswith("_")}
     for col in ("first_name", "middle_name", "last_name", "suffix", "company", "street", "unit",
                 "city", "state", "postal_code", "country", "customer_key",
                 *PHONE_COLUMNS, *EMAIL_COLUMNS, *VIN_COLUMNS):
-        if col not in norm.columns:
-            norm[col] = pd.Series([None] * len(recs), dtype=object)
-    for col in EMAIL_COLUMNS:
-        raw = recs[col] if col in recs.columns else norm[col]
-        norm[f"{col}_junk"] = emails.is_placeholder_email_series(raw, dealer_domains=dealer_domains).to_numpy(bool) & norm[col].notna().to_numpy()
+        if col not in cols:
+            cols[col] = none
+    locals_, domains = emails._rules(dealer_domains, emails.PLACEHOLDER_EMAIL_LOCAL_PARTS, emails.PLACEHOLDER_EMAIL_DOMAINS)
+    if "_email_match_key" in coded:
+        # The slots share one array of values: flags and match keys once per entry. The
+        # values are email() of the raw texts, which is what is_placeholder_email reads.
+        email_values = next(coded[c].values for c in EMAIL_COLUMNS if c in coded)
+        junk_values = emails._placeholder_flags(email_values, locals_, domains)
         # Match on the provider-folded key (gmail dots and +tags are one mailbox).
-        norm[col] = emails.email_match_key_series(norm[col])
+        key_values = coded["_email_match_key"].values
+    for col in EMAIL_COLUMNS:
+        if col in coded:
+            cols[f"{col}_junk"] = _flags(junk_values, coded[col].codes)
+            cols[col] = coded[col].with_values(key_values)
+        else:
+            cols[f"{col}_junk"] = np.zeros(n, dtype=bool)
     dealer_e164 = {e for e in (phones.phone(p, region=region) for p in dealer_phones) if e}
     for col in PHONE_COLUMNS:
         # phone() already gives None for placeholder patterns (000-000-0000, 123-456-7890,
         # one repeated digit), so a valid number is junk only when it is the dealer's own.
-        norm[f"{col}_junk"] = norm[col].isin(dealer_e164).to_numpy(bool) & norm[col].notna().to_numpy()
+        c = cols[col]
+        if dealer_e164:
+            cols[f"{col}_junk"] = _flags(np.array([v in dealer_e164 for v in c.values], dtype=bool), c.codes)
+        else:
+            cols[f"{col}_junk"] = np.zeros(n, dtype=bool)
+    last8: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # the slots share their values
     for k, col in enumerate(VIN_COLUMNS, start=1):
-        v = norm[col]
-        norm[f"vin8_{k}"] = v.where(v.str.len() >= 8, None).str[-8:].astype(object)
-    norm["zip5"] = norm["postal_code"]
-    none = pd.Series([None] * len(recs), dtype=object)
+        c = cols[col]
+        if id(c.values) not in last8:
+            last8[id(c.values)] = vins._last8_batch(c.values)
+        values, ids = last8[id(c.values)]
+        cols[f"vin8_{k}"] = Coded(c.codes, values, ids=ids)
+    cols["zip5"] = cols["postal_code"]
     dob = next((c for c in DOB_COLUMNS if c in recs.columns), None)
     idn = next((c for c in ID_NUMBER_COLUMNS if c in recs.columns), None)
-    norm["dob"] = _digits_date(recs[dob]) if dob else none
-    norm["id_number"] = _id_text(recs[idn]) if idn else none
-    norm["first_canon"] = names.canonical_first_series(norm["first_name"])
-    norm["first_phon"] = names.name_phonetic_series(norm["first_name"])
-    norm["last_phon"] = names.name_phonetic_series(norm["last_name"])
+    cols["dob"] = _digits_date(recs[dob]).to_numpy() if dob else none
+    cols["id_number"] = _id_text(recs[idn]).to_numpy() if idn else none
+    first, last = cols["first_name"], cols["last_name"]
+    canon, phon = _name_keys(first.values)
+    cols["first_canon"], cols["first_phon"] = first.with_values(canon), first.with_values(phon)
+    # The name columns share one array of values (from normalize_coded).
+    cols["last_phon"] = last.with_values(phon if last.values is first.values else _name_keys(last.values)[1])
     # Date of birth with either name's sound: finds pairs whose first and last names swapped.
+    dob_values = _array(cols["dob"])
     for col, name_col in (("dob_first_phon", "first_phon"), ("dob_last_phon", "last_phon")):
-        ok = norm["dob"].notna() & norm[name_col].notna()
-        norm[col] = (norm["dob"].astype(object) + "|" + norm[name_col].astype(object)).where(ok, None)
-    norm["address_key"] = _address_key(recs, norm)
-    return Prepared(records=recs, norm=norm)
+        out = np.full(n, None, dtype=object)
+        if dob is not None:
+            phon = _array(cols[name_col])
+            ok = np.flatnonzero(~(pd.isna(dob_values) | pd.isna(phon)))
+            out[ok] = dob_values[ok] + "|" + phon[ok]
+        cols[col] = out
+    cols["address_key"] = _address_key(recs, coded)
+    norm = _frame(cols, recs.index)
+    coded_cols = {name: c for name, c in cols.items() if isinstance(c, Coded)}
+    return Prepared(records=recs, norm=norm, kept_codes=_KeptCodes(norm, coded_cols))
+
+
+def _frame(cols: dict[str, Any], index: pd.Index) -> pd.DataFrame:
+    """The columns as one DataFrame: the text ones written straight into one object block."""
+    text = [name for name, c in cols.items() if _array_dtype(c).kind == "O"]
+    block = np.empty((len(text), len(index)), dtype=object)
+    for i, name in enumerate(text):
+        c = cols[name]
+        if isinstance(c, Coded):
+            c.to_numpy(out=block[i])
+        else:
+            block[i] = c
+    frame = pd.DataFrame(block.T, index=index, columns=text, dtype=object, copy=False)
+    for loc, (name, c) in enumerate(cols.items()):
+        if name not in frame.columns:
+            frame.insert(loc, name, _array(c))
+    return frame
+
+
+def _array_dtype(column: Any) -> np.dtype:
+    return np.dtype(object) if isinstance(column, Coded) else column.dtype
+
+
+def _name_keys(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``canonical_first`` and ``name_phonetic`` of normalized names (object array, None
+    allowed), each distinct name read once."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    canon = np.empty(len(uniques), dtype=object)
+    phon = np.empty(len(uniques), dtype=object)
+    for i, v in enumerate(uniques):
+        n = names.name(v)
+        canon[i], phon[i] = names._canonical_of_name(n), names._phonetic_of_name(n)
+    return take(canon, codes), take(phon, codes)
+
+
+def _array(column: Any) -> np.ndarray:
+    return column.to_numpy() if isinstance(column, Coded) else column
+
+
+def _flags(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``values[codes]`` for a bool array of values (False where the code is -1)."""
+    ext = np.zeros(len(values) + 1, dtype=bool)
+    ext[:-1] = values
+    return ext[codes]
