@@ -211,6 +211,18 @@ class ComparedPairs:
 # --------------------------------------------------------------------------- names
 
 
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` by sorting: numpy 2.4's plain ``np.unique`` hashes int64
+    arrays, several times slower than a sort on millions of values."""
+    s = np.sort(values)
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
 def _pairwise_on_distinct(
     values: pd.Series, a: np.ndarray, b: np.ndarray, func: Callable[[np.ndarray, np.ndarray], np.ndarray]
 ) -> np.ndarray:
@@ -267,7 +279,7 @@ def _share_nickname_key(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     lengths = np.fromiter((len(ks) for ks in key_lists), dtype=np.int64, count=len(key_lists))
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     name_of_row = np.repeat(np.arange(len(uniques), dtype=np.int64), lengths)
-    held = np.unique(name_of_row * n_keys + key_codes)  # every (name, key) held
+    held = _sorted_unique(name_of_row * n_keys + key_codes)  # every (name, key) held
     # Explode x's keys per pair, then ask whether y holds the same key.
     reps = lengths[cx]
     pair_of_row = np.repeat(np.arange(len(x), dtype=np.int64), reps)
@@ -436,7 +448,7 @@ def _value_kinds(
     rec = np.repeat(np.arange(codes.shape[0]), codes.shape[1])
     flat = codes.ravel()
     keep = flat >= 0
-    uniq = np.unique(flat[keep] * codes.shape[0] + rec[keep])
+    uniq = _sorted_unique(flat[keep] * codes.shape[0] + rec[keep])
     records = np.bincount(uniq // codes.shape[0], minlength=n_values)
     kinds = np.zeros(n_values, dtype=np.int8)
     household = np.bincount(value, weights=incompatible[pair_idx].astype(float), minlength=n_values) > 0
@@ -645,7 +657,7 @@ def _misspelled_first_names(
     k = len(u)
     key, inverse = np.unique(np.minimum(ca, cb).astype(np.int64) * k + np.maximum(ca, cb), return_inverse=True)
     xs, ys = key // k, key % k
-    involved = np.unique(np.concatenate([xs, ys]))
+    involved = _sorted_unique(np.concatenate([xs, ys]))
     unlisted = [u[c] for c in involved if u[c] not in real and len(u[c]) >= 3]
     known = sorted(real | {u[c] for c in np.nonzero(counts >= known_min)[0]})
     count_of = dict(zip(u.tolist(), counts.tolist()))
