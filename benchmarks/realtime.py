@@ -106,6 +106,13 @@ def customers(n: int, seed: int, batch: int) -> Iterator[list[dict[str, Any]]]:
         yield [make_request(rng, i) for i in range(start, min(n, start + batch))]
 
 
+def load_average() -> str:
+    """The 1/5/15-minute load averages: the machine is shared, so say how busy it was."""
+    if not os.path.exists("/proc/loadavg"):
+        return "?"
+    return ", ".join(open("/proc/loadavg").read().split()[:3])
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
@@ -127,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="matching-bench-")
         path = Path(tmp.name) / "store.db"
     department = "dept-bench"
+    load_at_start = load_average()
     rng = random.Random(args.seed + 1)
     # Which stored customers are sent again: drawn before loading, kept while generating.
     wanted = set(rng.sample(range(args.customers), min(args.customers, args.matches // 2)))
@@ -141,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     for batch in customers(args.customers, args.seed, args.batch):
         t0 = time.perf_counter()
         generate_seconds += t0 - t_gen
-        c0 = time.process_time()  # all threads: the writer thread too
+        c0 = time.process_time()  # CPU of every thread of the process
         store.create_many(batch, department=department)
         load_cpu += time.process_time() - c0
         t_gen = time.perf_counter()
@@ -250,12 +258,10 @@ def main(argv: list[str] | None = None) -> int:
         ("DB size (db + wal)", f"{db_bytes / 2**20:,.0f} MiB"),
     ]
     width = max(len(k) for k, _ in rows)
-    load = (
-        ", ".join(open("/proc/loadavg").read().split()[:3])
-        if os.path.exists("/proc/loadavg")
-        else "?"
+    print(
+        f"realtime benchmark  ({os.cpu_count()} cpus, load average {load_at_start} at start,"
+        f" {load_average()} at end, seed {args.seed})"
     )
-    print(f"realtime benchmark  ({os.cpu_count()} cpus, load average {load}, seed {args.seed})")
     for k, v in rows:
         print(f"  {k:<{width}}  {v:>22}")
     if tmp is not None:

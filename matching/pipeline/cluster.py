@@ -21,9 +21,16 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from matching.pipeline.blocking import _group_pairs
 from matching.normalize.frame import EMAIL_COLUMNS, PHONE_COLUMNS, VIN_COLUMNS
-from matching.pipeline.compare import _code_levels, _pairwise_on_distinct, _shared, _value_codes, business_view, name_levels
+from matching.pipeline.blocking import _group_pairs
+from matching.pipeline.compare import (
+    _code_levels,
+    _pairwise_on_distinct,
+    _shared,
+    _value_codes,
+    business_view,
+    name_levels,
+)
 from matching.pipeline.prepare import Prepared
 
 FIRST_DIFFERENT = 4  # index of "different" in the first_name comparison

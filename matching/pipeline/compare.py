@@ -31,7 +31,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from matching.normalize.frame import EMAIL_COLUMNS, PHONE_COLUMNS, VIN_COLUMNS
-from matching.normalize.names import are_nicknames, nickname_keys
+from matching.normalize.names import nickname_keys
 from matching.pipeline.blocking import Candidates
 from matching.pipeline.prepare import Prepared
 
@@ -542,8 +542,8 @@ def _swapped_names(norm: pd.DataFrame, a: np.ndarray, b: np.ndarray, first: np.n
     y_last = _pairwise_cross(ln, fn, ia, ib, _last_levels)
     y_first = _pairwise_cross(ln, fn, ia, ib, _first_levels)
     x_last = _pairwise_cross(fn, ln, ia, ib, _last_levels)
-    def passing(f: np.ndarray, l: np.ndarray) -> np.ndarray:
-        return (f >= 0) & (f <= _CROSS_FIRST_OK) & (l >= 0) & (l <= _CROSS_LAST_OK)
+    def passing(fst: np.ndarray, lst: np.ndarray) -> np.ndarray:
+        return (fst >= 0) & (fst <= _CROSS_FIRST_OK) & (lst >= 0) & (lst <= _CROSS_LAST_OK)
 
     worst = np.int16(99)
     rank1 = np.where(passing(x_first, y_last), x_first.astype(np.int16) * 8 + y_last, worst)
@@ -858,7 +858,7 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
         np.logical_or.at(not_gen, pair_idx, ~gen[value])
         shares_any |= shares
         shares_only_generation_ambiguous &= ~not_gen
-        shared_values = np.nonzero((records >= 2))[0]
+        shared_values = np.nonzero(records >= 2)[0]
         if len(shared_values):
             profile_rows.append(pd.DataFrame({
                 "field": name,

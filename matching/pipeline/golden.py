@@ -1451,8 +1451,9 @@ def _normalized_emails(
     drops dots and ``+tags`` and reads googlemail.com as gmail.com, other providers
     drop ``+tags``. So the address is normalized again from ``records`` (by the emails
     module) unless the cell shows that nothing can have been folded: plain ASCII
-    without ``+`` or ``xn--``, and either no "gmail" in it or ``name@gmail.com`` whose
-    only dot is the domain's. Cells with text but no key are normalized again too.
+    without ``+`` or ``xn--``, and either no "gmail" / "googlemail" in it or
+    ``name@gmail.com`` whose only dot is the domain's. Cells with text but no key are
+    normalized again too.
     Gives per column the normalized addresses and the keys (None where missing).
     """
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -1493,8 +1494,14 @@ def _unfolded_cells(cells: pd.Series) -> np.ndarray:
             )
         ),
     )
+    # "googlemail" does not contain "gmail": both are looked for.
     gmail_plain = pc.or_(
-        pc.invert(pc.match_substring(text, "gmail", ignore_case=True)),
+        pc.invert(
+            pc.or_(
+                pc.match_substring(text, "gmail", ignore_case=True),
+                pc.match_substring(text, "googlemail", ignore_case=True),
+            )
+        ),
         pc.and_(
             pc.ends_with(pc.ascii_lower(text), "@gmail.com"),
             pc.equal(pc.count_substring(text, "."), 1),

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from matching.pipeline.cluster import is_business
 from matching.pipeline.compare import (
     COMPARISON_BY_NAME,
     COMPARISONS,
@@ -45,7 +46,6 @@ from matching.pipeline.compare import (
     Comparison,
     record_levels,
 )
-from matching.pipeline.cluster import is_business
 from matching.pipeline.prepare import Prepared
 
 MODEL_VERSION = 1

@@ -1,0 +1,286 @@
+"""The bulk load (CustomerStore.create_many) stores exactly what create does one request at
+a time: the same read() answers, the same rows in every table, the same match decisions,
+on messy requests too. Its column-wise normalizations equal the scalar ones they replace."""
+
+from __future__ import annotations
+
+import copy
+import gc
+import re
+import uuid as uuidlib
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matching.normalize.emails import email as normalize_email
+from matching.normalize.names import fold
+from matching.store import (
+    CustomerStore,
+    _bulk_entries,
+    _email_entries,
+    _email_folds,
+    _folded,
+    _new_uuids,
+    _Normalizers,
+    _phone_entries,
+    _vin_entries,
+)
+
+DEPT = "dept-1"
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+NAMES = [None, "", "  ", "N/A", 5, "José", "O'Brien Jr.", "Ms. Ann-Marie", "SMITH III", "Ännchen",
+         "x" * 1200, " ＡＢＣ ", "Acme, Inc.", "The Smith Co.", "李", "Doe\x1f"]  # fmt: skip
+PHONES = ["+13105550100", "(310) 555-0101", "555-5555", "", " ", "+44 20 7946 0958",
+          "000-000-0000", "3105550100", " 310.555.0199 x12 ", "１２３", "3105550100.0",
+          "+1 (212) 555-0100 ext. 7", "N/A", 3105550100, None, "\t+13105550100\n"]  # fmt: skip
+EMAILS = ["Jane.Doe@Gmail.com", "jane+x@outlook.com", "bad@", "", "a@b.co", "noemail@none.com",
+          "J.A.N.E@googlemail.com", " Bob@Example.COM ", '"q"@x.com', "x@localhost",
+          "+t@gmail.com", "a.b+c@icloud.com", "José@exämple.com", "mailto:ann@x.org", 7, None,
+          "<ann@x.org>", "ann@x.org.", "Ann Lee <ANN@X.ORG>"]  # fmt: skip
+VINS = ["1HGCM82633A004352", "1hgcm8263 3a004352", "ABC12", "", "VIN: 2T1BURHE0JC043821",
+        "UNKNOWN", "11111111111111111", "1HGCM82633A00435Z", "é1234567", None, 123,
+        "1HGCM-82633-A004352", "ＷＶＷ１２３４５"]  # fmt: skip
+KEYS = ["DMS1", " dms1 ", "", "  ", None, "Ключ", "K1", 4, "STRASSE", "straße"]
+
+
+def messy_request(draw: Any) -> dict[str, Any]:
+    """One create request with the odd shapes a dealer feed has; ``draw`` picks an element."""
+    customer: dict[str, Any] = {
+        "firstName": draw(NAMES),
+        "lastName": draw(NAMES),
+        "company": draw(NAMES),
+        "customerKey": draw(KEYS),
+        "isBusiness": draw([True, False, None, "yes"]),
+        "phoneNumbers": draw([
+            None, "x", [], [{"phoneNumber": draw(PHONES)}],
+            [{"phoneNumber": draw(PHONES), "label": "cell"}, {"phoneNumber": draw(PHONES)}],
+            [None, {"phoneNumber": draw(PHONES)}, 3],
+        ]),
+        "emails": draw([
+            None, {"a": 1}, [], [{"emailAddress": draw(EMAILS), "isPreferred": True}],
+            [{"emailAddress": draw(EMAILS)}, {"emailAddress": draw(EMAILS)}],
+            [1, {"emailAddress": draw(EMAILS)}],
+        ]),
+    }  # fmt: skip
+    extra = draw(["none", "addresses", "identity", "bad addresses", "unknown"])
+    if extra == "addresses":
+        customer["addresses"] = [{"line1": "1 Main St", "uuid": "given", "city": "LA"}, None]
+    elif extra == "bad addresses":
+        customer["addresses"] = draw([None, "x", []])
+    elif extra == "identity":
+        customer.update(customerUuid="given-uuid", id=5, customerId="5")
+    elif extra == "unknown":
+        customer["loyaltyTier"] = {"level": 2, "since": [2019, 1.5]}
+    vehicles = draw([
+        None, "x", [], [{"vin": draw(VINS), "vehicleMake": "Honda"}],
+        [{"vin": draw(VINS), "isMatching": True, "id": 9, "vehicleUuid": "given"}, {"vin": draw(VINS)}],
+        [None, {"vin": draw(VINS)}, {"vehicleKey": "K"}],
+    ])  # fmt: skip
+    return {"customer": customer, "vehicles": vehicles, "searchForDuplicate": draw([True, False])}
+
+
+def messy_batch(seed: int, size: int) -> list[dict[str, Any]]:
+    """``size`` messy requests, a few of them repeated (duplicates within the batch)."""
+    rng = np.random.default_rng(seed)
+
+    def draw(options: list[Any]) -> Any:
+        return options[int(rng.integers(len(options)))]
+
+    batch = [messy_request(draw) for _ in range(size)]
+    return batch + [copy.deepcopy(batch[i]) for i in range(0, size, 7)]
+
+
+def tables(store: CustomerStore) -> tuple[list[Any], ...]:
+    """Every stored row but the random parts (uuids, and the doc: compared through read)."""
+    c = store._conn
+    return (
+        c.execute(
+            "SELECT id, dept, merged_into, first, last, suffix, company, is_business, ckey,"
+            " phones, emails, vins, key_values FROM customers ORDER BY id"
+        ).fetchall(),
+        c.execute("SELECT * FROM search ORDER BY dept, cust").fetchall(),
+        c.execute("SELECT * FROM keys ORDER BY hash, dept, cust").fetchall(),
+        c.execute("SELECT * FROM meta ORDER BY name").fetchall(),
+    )
+
+
+def without_random_parts(response: dict[str, Any]) -> dict[str, Any]:
+    """A read() answer with its uuids and timestamps blanked (they differ per call)."""
+    body = copy.deepcopy(response["customerWithVehicles"])
+    assert UUID4.fullmatch(body["customer"]["customerUuid"])
+    body["customer"]["customerUuid"] = None
+    for a in body["customer"]["addresses"]:
+        if isinstance(a, dict):
+            assert UUID4.fullmatch(a["uuid"])
+            a["uuid"] = a["updateTS"] = None
+    for v in body["vehicles"]:
+        assert UUID4.fullmatch(v["vehicleUuid"])
+        v["vehicleUuid"] = None
+    return body
+
+
+def assert_same_as_one_by_one(requests: list[dict[str, Any]], bulk: CustomerStore) -> None:
+    original = copy.deepcopy(requests)
+    with CustomerStore() as single:
+        bulk_uuids = bulk.create_many(requests, department=DEPT)
+        single_uuids = [single.create(r, department=DEPT) for r in copy.deepcopy(requests)]
+        assert requests == original  # the caller's dicts are not modified
+        assert len(set(bulk_uuids)) == len(requests)
+        assert tables(bulk) == tables(single)
+        for b, s in zip(bulk_uuids, single_uuids, strict=True):
+            assert without_random_parts(bulk.read(b, department=DEPT)) == without_random_parts(
+                single.read(s, department=DEPT)
+            )
+        for r in requests:
+            db, ds = bulk.match(r, department=DEPT), single.match(r, department=DEPT)
+            pick_b = None if db.customer_uuid is None else bulk_uuids.index(db.customer_uuid)
+            pick_s = None if ds.customer_uuid is None else single_uuids.index(ds.customer_uuid)
+            assert (pick_b, db.step, db.reason) == (pick_s, ds.step, ds.reason)
+
+
+# --------------------------------------------------------------------------- create_many == create
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_create_many_stores_what_create_stores(seed: int) -> None:
+    # Over _BULK_MIN customers: the column-wise path; _CHUNK small: several chunks.
+    with CustomerStore() as bulk:
+        bulk._CHUNK = 97
+        bulk._KEY_BATCH = 150  # key rows inserted in a few sorted runs
+        batch = messy_batch(seed, 260)
+        assert len(batch) >= bulk._BULK_MIN
+        assert_same_as_one_by_one(batch, bulk)
+        # Vehicle ids go on from where the bulk load left them.
+        (seq,) = bulk._conn.execute("SELECT value FROM meta WHERE name = 'vehicle_seq'").fetchone()
+        more = bulk.create(
+            {"customer": {}, "vehicles": [{"vin": "1HGCM82633A004352"}]}, department=DEPT
+        )
+        assert (
+            bulk.read(more, department=DEPT)["customerWithVehicles"]["vehicles"][0]["id"] == seq + 1
+        )
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.data())
+def test_create_many_stores_what_create_stores_property(data: st.DataObject) -> None:
+    def draw(options: list[Any]) -> Any:
+        return data.draw(st.one_of(st.sampled_from(options), st.text(max_size=12)))
+
+    size = data.draw(st.integers(1, 12))
+    batch = [messy_request(draw) for _ in range(size)]
+    batch += [copy.deepcopy(r) for r in data.draw(st.lists(st.sampled_from(batch), max_size=3))]
+    with CustomerStore() as bulk:
+        bulk._BULK_MIN = 1  # the column-wise path even for these small batches
+        try:
+            assert_same_as_one_by_one(batch, bulk)
+        except UnicodeEncodeError:  # lone surrogates: SQLite stores UTF-8 only
+            with CustomerStore() as single, pytest.raises(UnicodeEncodeError):
+                for r in batch:
+                    single.create(r, department=DEPT)
+            assert bulk.count(DEPT) == 0
+
+
+def test_create_many_of_benchmark_like_customers() -> None:
+    """Plain, clean customers (the bulk path's fast lane), in a few chunks."""
+    batch = [
+        {
+            "customer": {
+                "firstName": ["Ann", "Bob", "Eve"][i % 3], "lastName": f"Lee{i % 11}",
+                "isBusiness": i % 13 == 0, "company": "Lee Motors LLC" if i % 13 == 0 else None,
+                "customerKey": f"DMS{i:07d}" if i % 4 else None,
+                "phoneNumbers": [{"phoneNumber": f"+1310555{i % 9000:04d}", "label": "cell"}],
+                "emails": [{"emailAddress": f"ann.lee{i % 50}@gmail.com"}] if i % 2 else [],
+            },
+            "vehicles": [{"vin": f"1HGCM8263{i % 10}A{i:06d}"}] if i % 3 else [],
+        }
+        for i in range(300)
+    ]  # fmt: skip
+    with CustomerStore() as bulk:
+        bulk._CHUNK = 128
+        assert_same_as_one_by_one(batch, bulk)
+
+
+def test_create_many_is_all_or_nothing_and_restores_the_garbage_collector() -> None:
+    batch = messy_batch(3, 80)
+    with CustomerStore() as store:
+        assert gc.isenabled()
+        with pytest.raises(ValueError, match="request 81"):
+            store.create_many([*batch[:81], {"customer": "nope"}, *batch[81:]], department=DEPT)
+        assert gc.isenabled() and store.count(DEPT) == 0
+        with pytest.raises(UnicodeEncodeError):
+            store.create_many([*batch, {"customer": {"firstName": "\ud800"}}], department=DEPT)
+        assert gc.isenabled() and store.count(DEPT) == 0
+        gc.disable()
+        try:
+            store.create_many(batch, department=DEPT)
+            assert not gc.isenabled()  # left as the caller had it
+        finally:
+            gc.enable()
+        assert store.count(DEPT) == len(batch)
+
+
+# --------------------------------------------------------------------------- column-wise == scalar
+
+
+def strings(options: list[Any]) -> st.SearchStrategy[list[str]]:
+    return st.lists(
+        st.one_of(
+            st.sampled_from([o for o in options if isinstance(o, str)]), st.text(max_size=20)
+        ),
+        max_size=30,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(strings(PHONES), strings(EMAILS), strings(VINS))
+def test_bulk_entries_equal_the_scalar_entries(
+    phones: list[str], emails: list[str], vins: list[str]
+) -> None:
+    n = _Normalizers()
+    for raws, batch, scalar in (
+        (phones, _phone_entries, n.phone_entry),
+        (emails, _email_entries, n.email_entry),
+        (vins, _vin_entries, n.vin_entry),
+    ):
+        assert _bulk_entries(raws + raws[:3], batch, scalar) == [scalar(r) for r in raws + raws[:3]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from([e for e in EMAILS if isinstance(e, str)]),
+            st.emails(),
+            st.text(max_size=20),
+        )
+    )
+)
+def test_email_folds_equal_the_scalar_fold(raws: list[str]) -> None:
+    extra = ["a.b.c+d@gmail.com", "+x@gmail.com", "x+y+z@outlook.com", "A.B@googlemail.com",
+             "ann.lee+cars@hotmail.com", "ann@yahoo.com", "a..b@gmail.com"]  # fmt: skip
+    addresses = [a for a in map(normalize_email, [*raws, *extra]) if a is not None]
+    assert _email_folds(addresses) == [_Normalizers._email_fold(a) for a in addresses]
+
+
+def test_folded_and_surrogates_fall_back_to_the_scalar_forms() -> None:
+    texts = ["  Ab C ", "ÉCOLE ", "a\x1fB", "\tX ", "", "Straße", "x" * 1500]
+    assert _folded(np.array(texts, dtype=object)) == [fold(t.strip()) for t in texts]
+    n = _Normalizers()
+    raws = ["+13105550100", "\ud800 310 555 0100", "+13105550100"]
+    assert _bulk_entries(raws, _phone_entries, n.phone_entry) == [n.phone_entry(r) for r in raws]
+
+
+def test_new_uuids_are_distinct_version_4_uuids() -> None:
+    made = _new_uuids(5000)
+    assert len(set(made)) == 5000 and _new_uuids(0) == []
+    for u in made[:200]:
+        assert UUID4.fullmatch(u) and uuidlib.UUID(u).version == 4
+        assert uuidlib.UUID(u).variant == uuidlib.RFC_4122
