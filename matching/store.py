@@ -337,6 +337,33 @@ def _split(column: str) -> tuple[str, ...]:
     return tuple(column.split(_SEP)) if column else ()
 
 
+def _collect_entries(
+    cust: dict[str, Any], original: Mapping[str, Any], list_key: str, value_key: str, raws: list[str]
+) -> tuple[dict[str, Any], int]:
+    """Append the raw ``value_key`` texts of ``cust[list_key]`` (phones, emails) to
+    ``raws``; returns the customer (a copy of ``original`` when its list had to be
+    cleaned: a list that is not all objects keeps only its objects) and how many."""
+    start = len(raws)
+    entries = cust.get(list_key)
+    if entries.__class__ is list:
+        add = raws.append
+        for e in entries:
+            if e.__class__ is not dict:
+                break
+            if (raw := e.get(value_key)).__class__ is str:
+                add(raw)
+        else:
+            entries = None  # a list of objects: stored as it is
+    if entries is not None:
+        # Not a list of objects: its objects are kept; only exact dicts are read.
+        del raws[start:]
+        if cust is original:
+            cust = dict(original)
+        entries = cust[list_key] = _dicts(entries)
+        raws += [raw for e in entries if e.__class__ is dict and (raw := e.get(value_key)).__class__ is str]
+    return cust, len(raws) - start
+
+
 def _dicts(value: Any) -> list[dict[str, Any]]:
     return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
 
@@ -1180,7 +1207,7 @@ class CustomerStore:
         email_raws: list[str] = []
         vin_raws: list[str] = []
         key_raws: list[str] = []
-        add_phone, add_email, add_vin = phone_raws.append, email_raws.append, vin_raws.append
+        add_vin = vin_raws.append
         shapes: list[tuple[Any, ...]] = []
         raw: Any
         for r in requests:
@@ -1190,43 +1217,8 @@ class CustomerStore:
             cust = c
             if "id" in c or "customerUuid" in c or "customerId" in c or "addresses" in c:
                 cust = self._new_customer(c, take, now)
-            n_phones = len(phone_raws)
-            entries = cust.get("phoneNumbers")
-            if entries.__class__ is list:
-                for e in entries:
-                    if e.__class__ is not dict:
-                        break
-                    if (raw := e.get("phoneNumber")).__class__ is str:
-                        add_phone(raw)
-                else:
-                    entries = None  # a list of objects: stored as it is
-            if entries is not None:
-                # Not a list of objects: its objects are kept; only exact dicts are read.
-                del phone_raws[n_phones:]
-                if cust is c:
-                    cust = dict(c)
-                entries = cust["phoneNumbers"] = _dicts(entries)
-                phone_raws += [raw for e in entries
-                               if e.__class__ is dict and (raw := e.get("phoneNumber")).__class__ is str]  # fmt: skip
-            n_phones = len(phone_raws) - n_phones
-            n_emails = len(email_raws)
-            entries = cust.get("emails")
-            if entries.__class__ is list:
-                for e in entries:
-                    if e.__class__ is not dict:
-                        break
-                    if (raw := e.get("emailAddress")).__class__ is str:
-                        add_email(raw)
-                else:
-                    entries = None
-            if entries is not None:
-                del email_raws[n_emails:]
-                if cust is c:
-                    cust = dict(c)
-                entries = cust["emails"] = _dicts(entries)
-                email_raws += [raw for e in entries
-                               if e.__class__ is dict and (raw := e.get("emailAddress")).__class__ is str]  # fmt: skip
-            n_emails = len(email_raws) - n_emails
+            cust, n_phones = _collect_entries(cust, c, "phoneNumbers", "phoneNumber", phone_raws)
+            cust, n_emails = _collect_entries(cust, c, "emails", "emailAddress", email_raws)
             vehicles = []
             n_vins = len(vin_raws)
             entries = r.get("vehicles")
