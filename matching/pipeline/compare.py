@@ -378,9 +378,14 @@ def _suffix_levels(suffix: pd.Series, a: np.ndarray, b: np.ndarray) -> np.ndarra
 
 def _value_codes(prep: Prepared, columns: tuple[str, ...]) -> np.ndarray:
     """(n, slots) int64 codes of one field's values across slots; -1 where missing."""
+    return _value_codes_and_values(prep, columns)[0]
+
+
+def _value_codes_and_values(prep: Prepared, columns: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_value_codes` and the value of each code."""
     stacked = pd.concat([prep.norm[c] for c in columns], ignore_index=True)
-    codes, _ = pd.factorize(stacked, use_na_sentinel=True)
-    return codes.reshape(len(columns), prep.n).T.astype(np.int64)
+    codes, uniques = pd.factorize(stacked, use_na_sentinel=True)
+    return codes.reshape(len(columns), prep.n).T.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
 def _shared(codes: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -418,13 +423,10 @@ def _each_has_own(codes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
     return has_own(ca, cb) & has_own(cb, ca)
 
 
-def _plain_shared(
-    prep: Prepared, columns: tuple[str, ...], pair_idx: np.ndarray, value: np.ndarray, shares: np.ndarray
-) -> np.ndarray:
-    """Per pair: it shares emails and none of them has a digit in its local part."""
-    stacked = pd.concat([prep.norm[c] for c in columns], ignore_index=True)
-    _, uniques = pd.factorize(stacked, use_na_sentinel=True)
-    local = pd.Series(np.asarray(uniques, dtype=object), dtype="string").str.split("@", n=1).str[0]
+def _plain_shared(uniques: np.ndarray, pair_idx: np.ndarray, value: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Per pair: it shares emails and none of them has a digit in its local part
+    (``uniques``: the email of each value code)."""
+    local = pd.Series(uniques, dtype="string").str.split("@", n=1).str[0]
     digit = local.str.contains(r"\d", regex=True).fillna(False).to_numpy(dtype=bool)
     any_digit = np.zeros(len(shares), dtype=bool)
     if len(pair_idx):
@@ -824,7 +826,7 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
         ("customer_key", ("customer_key",), None),
         ("address", ("address_key",), None),
     ):
-        codes = _value_codes(prep, cols)
+        codes, uniques = _value_codes_and_values(prep, cols)
         junk_flags = np.stack([norm[c].to_numpy(bool) for c in junk_cols], axis=1) if junk_cols else None
         pair_idx, value, both = _shared(codes, a, b)
         kinds, records, gen = _value_kinds(
@@ -848,7 +850,7 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
                 [level == 0, (level == 1) | (level == 2), hit8, level == 3], [0, 2, 1, 3], default=MISSING
             )
         if name == "email":
-            plain_email = _plain_shared(prep, cols, pair_idx, value, shares)
+            plain_email = _plain_shared(uniques, pair_idx, value, shares)
         levels[name] = level.astype(np.int8)
         value_stats[name] = (kinds, records)
         # Generation ambiguity: the pair's shared values of this field are all carried by two generations.
