@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -223,26 +225,150 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return s[keep]
 
 
+def _unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ``keys`` (int64) and each key's index among them (numbered in order of
+    first appearance): one hash pass, cheaper than sorting millions of keys."""
+    inverse, uniq = pd.factorize(keys, sort=False)
+    return np.asarray(uniq), inverse.astype(np.int64, copy=False)
+
+
+class _Vocab:
+    """Distinct strings and what the rules read from each, computed once per string and
+    kept: comparisons then work on integer codes into ``values``, not on strings per pair."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+        self._features: dict[str, np.ndarray] = {}
+        self._derived: dict[str, tuple[np.ndarray, _Vocab]] = {}
+        self._lists: dict[str, list[list[object]]] = {}
+
+    def feature(self, name: str, func: Callable[[str], object], dtype: object = object) -> np.ndarray:
+        """``func`` of every value (cached under ``name``)."""
+        got = self._features.get(name)
+        if got is None:
+            if dtype is object:
+                got = np.empty(len(self.values), dtype=object)
+                got[:] = [func(v) for v in self.values]
+            else:
+                got = np.fromiter((func(v) for v in self.values), dtype=dtype, count=len(self.values))
+            self._features[name] = got
+        return got
+
+    def derived(self, name: str, func: Callable[[str], str]) -> tuple[np.ndarray, _Vocab]:
+        """A derived string per value, coded: (code of each value's derived string, their vocab)."""
+        got = self._derived.get(name)
+        if got is None:
+            codes, uniques = pd.factorize(self.feature(name, func), use_na_sentinel=True)
+            got = (codes.astype(np.int64), _Vocab(np.asarray(uniques, dtype=object)))
+            self._derived[name] = got
+        return got
+
+    def lists(self, name: str, func: Callable[[str], list[object]]) -> list[list[object]]:
+        got = self._lists.get(name)
+        if got is None:
+            got = self._lists[name] = [func(v) for v in self.values]
+        return got
+
+
+def _coded(func: Callable[[np.ndarray, np.ndarray, _Vocab], np.ndarray]) -> Callable[..., np.ndarray]:
+    """Mark a comparison that reads codes and a :class:`_Vocab` instead of strings."""
+    func.coded = True  # type: ignore[attr-defined]
+    return func
+
+
+def _pairwise_coded(
+    ca: np.ndarray,
+    cb: np.ndarray,
+    uniques: np.ndarray | _Vocab,
+    func: Callable[..., np.ndarray],
+    *,
+    symmetric: bool = True,
+) -> np.ndarray:
+    """``func`` once per distinct pair of codes, :data:`MISSING` where a code is -1:
+    ``func(uniques[x], uniques[y])`` over arrays of strings, or ``func(x, y, vocab)`` over
+    codes for comparisons marked :func:`_coded`. ``symmetric``: ``func`` is symmetric,
+    so (x, y) and (y, x) are one pair."""
+    out = np.full(len(ca), MISSING, dtype=np.int8)
+    ok = (ca >= 0) & (cb >= 0)
+    if not ok.any():
+        return out
+    vocab = uniques if isinstance(uniques, _Vocab) else _Vocab(uniques)
+    x, y = ca[ok].astype(np.int64), cb[ok].astype(np.int64)
+    if symmetric:
+        x, y = np.minimum(x, y), np.maximum(x, y)
+    k = max(len(vocab.values), 1)
+    pair_key, inverse = _unique_inverse(x * k + y)
+    xs, ys = pair_key // k, pair_key % k
+    if getattr(func, "coded", False):
+        out[ok] = func(xs, ys, vocab)[inverse]
+    else:
+        out[ok] = func(vocab.values[xs], vocab.values[ys])[inverse]
+    return out
+
+
 def _pairwise_on_distinct(
     values: pd.Series, a: np.ndarray, b: np.ndarray, func: Callable[[np.ndarray, np.ndarray], np.ndarray]
 ) -> np.ndarray:
     """Apply ``func(x, y)`` (vectorized over arrays of strings) once per distinct value pair."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    ca, cb = codes[a], codes[b]
-    out = np.full(len(a), MISSING, dtype=np.int8)
-    ok = (ca >= 0) & (cb >= 0)
-    if not ok.any():
-        return out
-    lo, hi = np.minimum(ca[ok], cb[ok]), np.maximum(ca[ok], cb[ok])
-    k = len(uniques)
-    pair_key, inverse = np.unique(lo.astype(np.int64) * k + hi, return_inverse=True)
-    u = np.asarray(uniques, dtype=object)
-    x, y = u[pair_key // k], u[pair_key % k]
-    out[ok] = func(x, y)[inverse]
-    return out
+    return _pairwise_coded(codes[a], codes[b], np.asarray(uniques, dtype=object), func)
 
 
-def _edit_ok(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _signature(prep: Prepared, columns: tuple[str, ...]) -> tuple[object, ...]:
+    """Where ``norm``'s columns live: a cached table built from them is valid while this holds
+    (under copy-on-write any change to a column gives it a new array)."""
+    out: list[object] = [id(prep.norm)]
+    for c in columns:
+        v = prep.norm[c].to_numpy()
+        out.append((v.__array_interface__["data"][0], v.strides, v.dtype) if isinstance(v, np.ndarray) else id(v))
+    return tuple(out)
+
+
+def _cached(prep: Prepared, key: str, columns: tuple[str, ...], build: Callable[[], object]) -> object:
+    """``build()`` once per ``Prepared`` (and columns' state): the record-level tables
+    (codes, counts) that compare, training and the cluster guard all read."""
+    cache = prep.__dict__.setdefault("_compare_cache", {})
+    sig = _signature(prep, columns)
+    hit = cache.get(key)
+    if hit is not None and hit[0] == sig:
+        return hit[1]
+    value = build()
+    cache[key] = (sig, value)
+    return value
+
+
+def _column_codes(prep: Prepared, col: str) -> tuple[np.ndarray, np.ndarray]:
+    """int64 codes (-1 missing) of ``norm[col]`` and the distinct values: those prepare
+    kept when it has them (no second hashing of a million strings), else factorized."""
+    got = prep.codes(col)
+    if got is not None:
+        return np.asarray(got[0], dtype=np.int64), np.asarray(got[1], dtype=object)
+    codes, uniques = pd.factorize(prep.norm[col], use_na_sentinel=True)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _joint_codes(prep: Prepared, columns: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(n, len(columns)) int64 codes of columns of one kind in one value space (equal values,
+    equal codes across columns; -1 missing) and the value of each code."""
+
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        parts = [_column_codes(prep, c) for c in columns]
+        if all(p[1] is parts[0][1] for p in parts):
+            return np.stack([p[0] for p in parts], axis=1), parts[0][1]
+        # Different value arrays: number the union of their distinct values once.
+        joint, uniques = pd.factorize(np.concatenate([p[1] for p in parts]), use_na_sentinel=True)
+        cols, offset = [], 0
+        for codes, vals in parts:
+            remap = np.append(joint[offset : offset + len(vals)], -1).astype(np.int64)
+            cols.append(remap[codes])  # code -1 reads the trailing -1
+            offset += len(vals)
+        return np.stack(cols, axis=1), np.asarray(uniques, dtype=object)
+
+    return _cached(prep, "joint:" + ",".join(columns), columns, build)  # type: ignore[return-value]
+
+
+@_coded
+def _edit_ok(x: np.ndarray, y: np.ndarray, vocab: _Vocab) -> np.ndarray:
     """A typo: one edit (two for names of 8+ letters) that is not a swap of the first letter.
 
     Replacing the first letter makes another name (Ava/Eva, Mason/Jason: twins, siblings);
@@ -251,62 +377,69 @@ def _edit_ok(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """
     if len(x) == 0:
         return np.zeros(0, dtype=bool)
-    dist = process.cpdist(list(x), list(y), scorer=OSA.distance, workers=1)
-    len_x = np.fromiter((len(s) for s in x), dtype=np.int64, count=len(x))
-    len_y = np.fromiter((len(s) for s in y), dtype=np.int64, count=len(y))
-    shortest = np.minimum(len_x, len_y)
+    v = vocab.values
+    dist = process.cpdist(v[x].tolist(), v[y].tolist(), scorer=OSA.distance, workers=1)
+    length = vocab.feature("len", len, np.int64)
+    shortest = np.minimum(length[x], length[y])
     limit = np.where(shortest >= 8, 2, 1)
-    first_swapped = np.fromiter(
-        (s[:1] != t[:1] and s[1:] == t[1:] for s, t in zip(x, y)), dtype=bool, count=len(x)
-    )
+    initial = vocab.feature("initial", lambda t: t[:1])
+    tail, _ = vocab.derived("tail", lambda t: t[1:])
+    first_swapped = (initial[x] != initial[y]) & (tail[x] == tail[y])
     return (dist <= limit) & (shortest >= 3) & ~first_swapped
 
 
-def _share_nickname_key(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Vectorized :func:`~matching.normalize.names.are_nicknames` over pairs of names.
+def _share_key(cx: np.ndarray, cy: np.ndarray, key_lists: list[list[object]]) -> np.ndarray:
+    """Per pair of codes: ``key_lists[cx]`` and ``key_lists[cy]`` have a key in common.
 
-    Each distinct name's nickname keys are looked up once; a pair shares a key when one of
-    x's (name, key) rows is also one of y's, tested with integer codes, not per pair in
-    Python.
+    Tested with integer codes, not per pair in Python: every (code, key) held is one
+    int64, x's keys are exploded per pair, and y is asked whether it holds the same key.
     """
-    if len(x) == 0:
-        return np.zeros(0, dtype=bool)
-    codes, uniques = pd.factorize(np.concatenate([x, y]), use_na_sentinel=True)
-    cx, cy = codes[: len(x)], codes[len(x) :]
-    key_lists = [sorted(nickname_keys(n)) for n in uniques]
-    key_codes, key_uniques = pd.factorize(pd.Series([k for ks in key_lists for k in ks], dtype=object))
-    n_keys = max(len(key_uniques), 1)
+    out = np.zeros(len(cx), dtype=bool)
+    flat = [k for ks in key_lists for k in ks]
+    if not len(cx) or not flat:
+        return out
+    key_codes = pd.factorize(pd.Series(flat, dtype=object))[0].astype(np.int64)
+    n_keys = int(key_codes.max()) + 1
     lengths = np.fromiter((len(ks) for ks in key_lists), dtype=np.int64, count=len(key_lists))
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    name_of_row = np.repeat(np.arange(len(uniques), dtype=np.int64), lengths)
-    held = _sorted_unique(name_of_row * n_keys + key_codes)  # every (name, key) held
-    # Explode x's keys per pair, then ask whether y holds the same key.
+    owner = np.repeat(np.arange(len(key_lists), dtype=np.int64), lengths)
+    held = _sorted_unique(owner * n_keys + key_codes)  # every (code, key) held
     reps = lengths[cx]
-    pair_of_row = np.repeat(np.arange(len(x), dtype=np.int64), reps)
+    pair_of_row = np.repeat(np.arange(len(cx), dtype=np.int64), reps)
     offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
     row_key = key_codes[np.repeat(starts[cx], reps) + offsets]
-    hit = np.isin(cy[pair_of_row] * n_keys + row_key, held)
-    out = np.zeros(len(x), dtype=bool)
+    hit = np.isin(cy[pair_of_row].astype(np.int64) * n_keys + row_key, held)
     out[pair_of_row[hit]] = True
-    # are_nicknames() is False when x has no keys at all (junk); lengths are 0 then.
     return out
 
 
-def _first_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _share_nickname_key(x: np.ndarray, y: np.ndarray, vocab: _Vocab) -> np.ndarray:
+    """Vectorized :func:`~matching.normalize.names.are_nicknames` over pairs of codes: each
+    distinct name's nickname keys are looked up once (:func:`_share_key`). A name with no
+    keys at all (junk) shares none, as ``are_nicknames`` says."""
+    if len(x) == 0:
+        return np.zeros(0, dtype=bool)
+    used, local = np.unique(np.concatenate([x, y]), return_inverse=True)
+    keys = vocab.lists("nickname_keys", lambda t: sorted(nickname_keys(t)))
+    return _share_key(local[: len(x)], local[len(x) :], [keys[c] for c in used])
+
+
+@_coded
+def _first_levels(x: np.ndarray, y: np.ndarray, vocab: _Vocab) -> np.ndarray:
     out = np.full(len(x), 4, dtype=np.int8)  # different
-    first_x = np.array([s.split()[0] for s in x], dtype=object)
-    first_y = np.array([s.split()[0] for s in y], dtype=object)
-    exact = (x == y) | (first_x == first_y)  # "mary ann" vs "mary": one name written in part
-    init = np.array(
-        [(len(s) == 1 and t.startswith(s)) or (len(t) == 1 and s.startswith(t)) for s, t in zip(first_x, first_y)],
-        dtype=bool,
-    )
+    head, heads = vocab.derived("head", lambda t: t.split()[0])
+    hx, hy = head[x], head[y]
+    exact = (x == y) | (hx == hy)  # "mary ann" vs "mary": one name written in part
+    length = heads.feature("len", len, np.int64)
+    initial = heads.feature("initial", lambda t: t[:1])
+    # An initial: one side is a single letter the other starts with.
+    init = ((length[hx] == 1) | (length[hy] == 1)) & (initial[hx] == initial[hy])
     rest = ~exact & ~init
     nick = np.zeros(len(x), dtype=bool)
-    nick[rest] = _share_nickname_key(first_x[rest], first_y[rest])
+    nick[rest] = _share_nickname_key(hx[rest], hy[rest], heads)
     typo = np.zeros(len(x), dtype=bool)
     rest2 = rest & ~nick
-    typo[rest2] = _edit_ok(first_x[rest2], first_y[rest2])
+    typo[rest2] = _edit_ok(hx[rest2], hy[rest2], heads)
     out[typo] = 2
     out[init] = 3
     out[nick] = 1
@@ -314,18 +447,22 @@ def _first_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def _last_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+@_coded
+def _last_levels(x: np.ndarray, y: np.ndarray, vocab: _Vocab) -> np.ndarray:
     out = np.full(len(x), 3, dtype=np.int8)
     exact = x == y
     rest = ~exact
+    # A word in common (double-barrelled names written in part): only names of several
+    # words can share one without being equal.
+    spaced = vocab.feature("spaced", lambda t: " " in t, bool)
+    several = np.nonzero(rest & (spaced[x] | spaced[y]))[0]
     partial = np.zeros(len(x), dtype=bool)
-    partial[rest] = [bool(set(s.split()) & set(t.split())) for s, t in zip(x[rest], y[rest])]
+    v = vocab.values
+    partial[several] = [bool(set(v[s].split()) & set(v[t].split())) for s, t in zip(x[several], y[several])]
     typo = np.zeros(len(x), dtype=bool)
     rest2 = rest & ~partial
-    typo[rest2] = _edit_ok(
-        np.array([s.replace(" ", "") for s in x[rest2]], dtype=object),
-        np.array([s.replace(" ", "") for s in y[rest2]], dtype=object),
-    )
+    joined, joined_vocab = vocab.derived("joined", lambda t: t.replace(" ", ""))
+    typo[rest2] = _edit_ok(joined[x[rest2]], joined[y[rest2]], joined_vocab)
     out[partial] = 2
     out[typo] = 1
     out[exact] = 0
@@ -362,9 +499,9 @@ def _company_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _suffix_levels(suffix: pd.Series, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    s = suffix.to_numpy(dtype=object)
-    sa, sb = s[a], s[b]
-    has_a, has_b = pd.notna(sa), pd.notna(sb)
+    codes = pd.factorize(suffix, use_na_sentinel=True)[0] if not isinstance(suffix, np.ndarray) else suffix
+    sa, sb = codes[a], codes[b]
+    has_a, has_b = sa >= 0, sb >= 0
     out = np.full(len(a), MISSING, dtype=np.int8)
     both = has_a & has_b
     out[both & (sa == sb)] = 0
@@ -378,27 +515,38 @@ def _suffix_levels(suffix: pd.Series, a: np.ndarray, b: np.ndarray) -> np.ndarra
 
 def _value_codes(prep: Prepared, columns: tuple[str, ...]) -> np.ndarray:
     """(n, slots) int64 codes of one field's values across slots; -1 where missing."""
-    return _value_codes_and_values(prep, columns)[0]
+    return _joint_codes(prep, columns)[0]
 
 
 def _value_codes_and_values(prep: Prepared, columns: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_value_codes` and the value of each code."""
-    stacked = pd.concat([prep.norm[c] for c in columns], ignore_index=True)
-    codes, uniques = pd.factorize(stacked, use_na_sentinel=True)
-    return codes.reshape(len(columns), prep.n).T.astype(np.int64), np.asarray(uniques, dtype=object)
+    return _joint_codes(prep, columns)
+
+
+def _slot_columns(codes: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
+    """Each slot's codes at ``rows``, as contiguous int32 arrays (codes fit: fewer values
+    than records), so the slot-by-slot comparisons stream through memory."""
+    narrow = codes.dtype if codes.size and int(codes.max()) >= 2**31 - 1 else np.int32
+    return [np.ascontiguousarray(codes[:, i]).astype(narrow, copy=False)[rows] for i in range(codes.shape[1])]
 
 
 def _shared(codes: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every (pair index, shared value code) of a multi-slot field, and per pair: both have values."""
-    ca, cb = codes[a], codes[b]
+    ca, cb = _slot_columns(codes, a), _slot_columns(codes, b)
     pair_idx, value = [], []
-    for i in range(codes.shape[1]):
-        for j in range(codes.shape[1]):
-            hit = (ca[:, i] >= 0) & (ca[:, i] == cb[:, j])
-            pair_idx.append(np.nonzero(hit)[0])
-            value.append(ca[hit, i])
-    both = (ca >= 0).any(axis=1) & (cb >= 0).any(axis=1)
-    return np.concatenate(pair_idx), np.concatenate(value), both
+    has_a = np.zeros(len(a), dtype=bool)
+    has_b = np.zeros(len(a), dtype=bool)
+    for x in ca:
+        has_a |= x >= 0
+    for y in cb:
+        has_b |= y >= 0
+    for x in ca:
+        for y in cb:
+            hit = np.flatnonzero(x == y)
+            hit = hit[x[hit] >= 0]  # equal codes are rare: test presence on the hits only
+            pair_idx.append(hit)
+            value.append(x[hit].astype(np.int64))
+    return np.concatenate(pair_idx), np.concatenate(value), has_a & has_b
 
 
 # Per-value kinds.
@@ -408,16 +556,15 @@ KIND_NAMES = {PERSONAL: "personal", HOUSEHOLD: "household", JUNK: "junk"}
 
 def _each_has_own(codes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Per pair: each record carries a value (of this multi-slot field) the other lacks."""
-    ca, cb = codes[a], codes[b]
+    ca, cb = _slot_columns(codes, a), _slot_columns(codes, b)
 
-    def has_own(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        own = np.zeros(len(x), dtype=bool)
-        for i in range(x.shape[1]):
-            present = x[:, i] >= 0
-            elsewhere = np.zeros(len(x), dtype=bool)
-            for j in range(y.shape[1]):
-                elsewhere |= x[:, i] == y[:, j]
-            own |= present & ~elsewhere
+    def has_own(xs: list[np.ndarray], ys: list[np.ndarray]) -> np.ndarray:
+        own = np.zeros(len(a), dtype=bool)
+        for x in xs:
+            elsewhere = np.zeros(len(a), dtype=bool)
+            for y in ys:
+                elsewhere |= x == y
+            own |= (x >= 0) & ~elsewhere
         return own
 
     return has_own(ca, cb) & has_own(cb, ca)
@@ -426,8 +573,9 @@ def _each_has_own(codes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
 def _plain_shared(uniques: np.ndarray, pair_idx: np.ndarray, value: np.ndarray, shares: np.ndarray) -> np.ndarray:
     """Per pair: it shares emails and none of them has a digit in its local part
     (``uniques``: the email of each value code)."""
-    local = pd.Series(uniques, dtype="string").str.split("@", n=1).str[0]
-    digit = local.str.contains(r"\d", regex=True).fillna(False).to_numpy(dtype=bool)
+    # A digit before the first "@"; one vectorized pass over the distinct emails.
+    found = pc.match_substring_regex(pa.array(uniques, type=pa.string(), from_pandas=True), r"^[^@]*\d")
+    digit = found.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
     any_digit = np.zeros(len(shares), dtype=bool)
     if len(pair_idx):
         np.logical_or.at(any_digit, pair_idx, digit[value])
@@ -482,6 +630,42 @@ TYPO, INITIAL, DIFFERENT = 2, 3, 4  # first_name levels
 LAST_DIFFERENT = 3  # last_name level
 
 
+@dataclass
+class _NameTable:
+    """First and last names of every record as codes into one array of distinct names
+    (the two fields share it, so a swapped pair compares crosswise on codes), with what
+    the name rules read per distinct name, computed once per :class:`Prepared`."""
+
+    first: np.ndarray  # int64 code per record, -1 missing
+    last: np.ndarray
+    values: np.ndarray  # object: the distinct names
+    initial: np.ndarray  # int64 per value: its first character's code point
+    first_counts: np.ndarray  # records carrying each value as first name
+    head: np.ndarray  # per value: code of its first word in head_values (-1 for none)
+    head_values: np.ndarray  # object: distinct first words
+    head_counts: np.ndarray  # records whose first name starts with each first word
+    vocab: _Vocab  # over values
+
+
+def _name_table(prep: Prepared) -> _NameTable:
+    def build() -> _NameTable:
+        codes, values = _joint_codes(prep, ("first_name", "last_name"))
+        first, last = codes[:, 0], codes[:, 1]
+        initial = np.fromiter((ord(v[0]) if v else -1 for v in values), dtype=np.int64, count=len(values))
+        first_counts = np.bincount(first[first >= 0], minlength=len(values))
+        head_codes, head_values = pd.factorize(
+            np.array([v.split(" ", 1)[0] for v in values], dtype=object), use_na_sentinel=True
+        )
+        head = head_codes.astype(np.int64)
+        rec_head = head[first[first >= 0]]
+        head_counts = np.bincount(rec_head, minlength=len(head_values))
+        return _NameTable(
+            first, last, values, initial, first_counts, head, np.asarray(head_values, dtype=object), head_counts, _Vocab(values)
+        )
+
+    return _cached(prep, "names", ("first_name", "last_name"), build)  # type: ignore[return-value]
+
+
 def two_common_names(prep: Prepared, a: np.ndarray, b: np.ndarray, *, share: float = 0.0002, floor: int = 3) -> np.ndarray:
     """True where both first names are common in this file (each carried by at least
     ``max(floor, share * n)`` records).
@@ -489,28 +673,10 @@ def two_common_names(prep: Prepared, a: np.ndarray, b: np.ndarray, *, share: flo
     A one-letter difference between two common names (Cory/Cody, Lily/Lila, Julian/Julia)
     is two people, often twins; a typo makes a rare spelling (Jonny/Johnn).
     """
-    codes, _ = pd.factorize(prep.norm["first_name"], use_na_sentinel=True)
-    counts = np.bincount(codes[codes >= 0], minlength=int(codes.max()) + 1 if len(codes) else 0)
-    common = np.zeros(len(counts) + 1, dtype=bool)
-    common[:-1] = counts >= max(floor, share * prep.n)
-    return common[codes[a]] & common[codes[b]]  # code -1 indexes the trailing False
-
-
-def _pairwise_cross(
-    x: pd.Series, y: pd.Series, a: np.ndarray, b: np.ndarray, func: Callable[[np.ndarray, np.ndarray], np.ndarray]
-) -> np.ndarray:
-    """``func(x[a], y[b])`` once per distinct value pair, for two columns of one kind of text."""
-    codes, uniques = pd.factorize(pd.concat([x, y], ignore_index=True), use_na_sentinel=True)
-    cx, cy = codes[: len(x)][a], codes[len(x) :][b]
-    out = np.full(len(a), MISSING, dtype=np.int8)
-    ok = (cx >= 0) & (cy >= 0)
-    if not ok.any():
-        return out
-    k = len(uniques)
-    pair_key, inverse = np.unique(cx[ok].astype(np.int64) * k + cy[ok], return_inverse=True)
-    u = np.asarray(uniques, dtype=object)
-    out[ok] = func(u[pair_key // k], u[pair_key % k])[inverse]
-    return out
+    t = _name_table(prep)
+    common = np.zeros(len(t.values) + 1, dtype=bool)
+    common[:-1] = t.first_counts >= max(floor, share * prep.n)
+    return common[t.first[a]] & common[t.first[b]]  # code -1 indexes the trailing False
 
 
 #: Levels a crosswise comparison must reach to count as swapped names (first: exact,
@@ -518,7 +684,7 @@ def _pairwise_cross(
 _CROSS_FIRST_OK, _CROSS_LAST_OK = 3, 1
 
 
-def _swapped_names(norm: pd.DataFrame, a: np.ndarray, b: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+def _swapped_names(t: _NameTable, a: np.ndarray, b: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
     """Where first and last name are swapped between the records, compare them crosswise.
 
     Exports swap the two fields (``Brown, Christopher``) and then add their usual noise,
@@ -527,23 +693,25 @@ def _swapped_names(norm: pd.DataFrame, a: np.ndarray, b: np.ndarray, first: np.n
     updated in place with the crosswise levels; returns the swapped mask.
     """
     candidates = ((first == DIFFERENT) | (last == LAST_DIFFERENT)) & (first != 0)
-    fn, ln = norm["first_name"], norm["last_name"]
-    # Either reading needs two last names at typo level or better, which keep their first
-    # letter: a cheap filter that leaves out nearly all pairs of strangers.
-    f0 = fn.str[:1].to_numpy(dtype=object)
-    l0 = ln.str[:1].to_numpy(dtype=object)
-    candidates &= ((l0[a] == f0[b]) & pd.notna(l0[a])) | ((f0[a] == l0[b]) & pd.notna(f0[a]))
     idx = np.nonzero(candidates)[0]
     swapped = np.zeros(len(a), dtype=bool)
     if not len(idx):
         return swapped
-    ia, ib = a[idx], b[idx]
+    fa, la, fb, lb = t.first[a[idx]], t.last[a[idx]], t.first[b[idx]], t.last[b[idx]]
+    init = np.append(t.initial, -2)  # code -1 reads -2: no initial
+    # Either reading needs two last names at typo level or better, which keep their first
+    # letter: a cheap filter that leaves out nearly all pairs of strangers.
+    keep = ((init[la] == init[fb]) & (la >= 0)) | ((init[fa] == init[lb]) & (fa >= 0))
+    idx, fa, la, fb, lb = idx[keep], fa[keep], la[keep], fb[keep], lb[keep]
+    if not len(idx):
+        return swapped
     # Crosswise, (a's first, b's last) are both first names if b was swapped, both last
     # names if a was: try both readings and keep the better, so the result is symmetric.
-    x_first = _pairwise_cross(fn, ln, ia, ib, _first_levels)
-    y_last = _pairwise_cross(ln, fn, ia, ib, _last_levels)
-    y_first = _pairwise_cross(ln, fn, ia, ib, _first_levels)
-    x_last = _pairwise_cross(fn, ln, ia, ib, _last_levels)
+    x_first = _pairwise_coded(fa, lb, t.vocab, _first_levels)
+    y_last = _pairwise_coded(la, fb, t.vocab, _last_levels)
+    y_first = _pairwise_coded(la, fb, t.vocab, _first_levels)
+    x_last = _pairwise_coded(fa, lb, t.vocab, _last_levels)
+
     def passing(fst: np.ndarray, lst: np.ndarray) -> np.ndarray:
         return (fst >= 0) & (fst <= _CROSS_FIRST_OK) & (lst >= 0) & (lst <= _CROSS_LAST_OK)
 
@@ -562,10 +730,8 @@ def _swapped_names(norm: pd.DataFrame, a: np.ndarray, b: np.ndarray, first: np.n
     # One record has a first name only and it is the other's last name ("Wright" / "Robrt
     # Wright"): the surname was typed in the wrong field, the first name is unknown.
     lone = ~ok & (first[idx] == DIFFERENT)
-    fa, la = fn.to_numpy(dtype=object)[ia], ln.to_numpy(dtype=object)[ia]
-    fb, lb = fn.to_numpy(dtype=object)[ib], ln.to_numpy(dtype=object)[ib]
-    only_first_b = pd.isna(lb) & pd.notna(fb) & pd.notna(la)
-    only_first_a = pd.isna(la) & pd.notna(fa) & pd.notna(lb)
+    only_first_b = (lb < 0) & (fb >= 0) & (la >= 0)
+    only_first_a = (la < 0) & (fa >= 0) & (lb >= 0)
     moved = lone & ((only_first_b & (fb == la)) | (only_first_a & (fa == lb)))
     first[idx[moved]] = MISSING
     last[idx[moved]] = 0
@@ -646,18 +812,17 @@ def _misspelled_first_names(
     todo = np.nonzero((first == DIFFERENT) & ~swapped)[0]
     if not len(todo):
         return
-    heads = prep.norm["first_name"].str.split(" ", n=1).str[0]
-    codes, uniques = pd.factorize(heads, use_na_sentinel=True)
-    u = np.asarray(uniques, dtype=object)
-    counts = np.bincount(codes[codes >= 0], minlength=len(u))
+    t = _name_table(prep)
+    head = np.append(t.head, -1)  # first name code -1 reads -1
+    u, counts = t.head_values, t.head_counts
     real = real_first_names()
     rare_max = max(_RARE_RECORDS, _RARE_SHARE * prep.n)
     known_min = max(3, _KNOWN_SHARE * prep.n)
-    ca, cb = codes[a[todo]], codes[b[todo]]
-    ok = (ca >= 0) & (cb >= 0)
-    todo, ca, cb = todo[ok], ca[ok], cb[ok]
+    codes_a, codes_b = head[t.first[a[todo]]], head[t.first[b[todo]]]
+    ok = (codes_a >= 0) & (codes_b >= 0)
+    todo, ca, cb = todo[ok], codes_a[ok], codes_b[ok]
     k = len(u)
-    key, inverse = np.unique(np.minimum(ca, cb).astype(np.int64) * k + np.maximum(ca, cb), return_inverse=True)
+    key, inverse = _unique_inverse(np.minimum(ca, cb) * k + np.maximum(ca, cb))
     xs, ys = key // k, key % k
     involved = _sorted_unique(np.concatenate([xs, ys]))
     unlisted = [u[c] for c in involved if u[c] not in real and len(u[c]) >= 3]
@@ -681,26 +846,31 @@ def _misspelled_first_names(
             else:
                 del repairs[word]
     level = np.full(len(key), DIFFERENT, dtype=np.int8)
-    # Only pairs with a repairable spelling or an initial can change.
-    interesting = np.zeros(len(u), dtype=bool)
-    interesting[[i for i, w in enumerate(u) if w in repairs or len(w) == 1]] = True
-    for i in np.nonzero(interesting[xs] | interesting[ys])[0].tolist():
-        cx, cy = int(xs[i]), int(ys[i])
-        x, y = u[cx], u[cy]
-        if len(x) == 1 or len(y) == 1:
-            # An initial of the formal name behind a nickname (M. for Lisa, from Melissa).
-            initial, full = (x, y) if len(x) == 1 else (y, x)
-            if len(full) > 1 and any(n.startswith(initial) for n in nickname_keys(full)):
-                level[i] = INITIAL
-            continue
-        forms_x = repairs.get(x, frozenset()) | {x}
-        forms_y = repairs.get(y, frozenset()) | {y}
-        if len(forms_x) == 1 and len(forms_y) == 1:
-            continue
-        if not forms_x.isdisjoint(forms_y) or any(
-            not nickname_keys(p).isdisjoint(nickname_keys(q)) and nickname_keys(p) for p in forms_x for q in forms_y
-        ):
-            level[i] = TYPO
+    lengths = np.fromiter((len(w) for w in u), dtype=np.int64, count=len(u))
+    # An initial of the formal name behind a nickname (M. for Lisa, from Melissa): the
+    # initial against the first letters of the full name's nickname keys.
+    one_x, one_y = lengths[xs] == 1, lengths[ys] == 1
+    pick = np.nonzero(one_x ^ one_y)[0]
+    if len(pick):
+        ini = np.where(one_x[pick], xs[pick], ys[pick])
+        full = np.where(one_x[pick], ys[pick], xs[pick])
+        local, codes_used = pd.factorize(np.concatenate([ini, full]))
+        lists = [
+            [u[c]] if lengths[c] == 1 else sorted({k[:1] for k in nickname_keys(u[c]) if k}) for c in codes_used
+        ]
+        level[pick[_share_key(local[: len(pick)], local[len(pick) :], lists)]] = INITIAL
+    # A rare spelling repaired to a known name (JJames -> James): the two agree when their
+    # spellings (repaired or not) meet, or two of them are nicknames of each other.
+    fixable = np.zeros(len(u), dtype=bool)
+    fixable[[i for i, w in enumerate(u) if w in repairs]] = True
+    pick = np.nonzero(~one_x & ~one_y & (fixable[xs] | fixable[ys]))[0]
+    if len(pick):
+        local, codes_used = pd.factorize(np.concatenate([xs[pick], ys[pick]]))
+        lists = []
+        for c in codes_used:
+            forms = repairs.get(u[c], frozenset()) | {u[c]}
+            lists.append([("form", f) for f in forms] + [("nick", k) for f in forms for k in nickname_keys(f)])
+        level[pick[_share_key(local[: len(pick)], local[len(pick) :], lists)]] = TYPO
     first[todo] = level[inverse]
 
 
@@ -711,10 +881,10 @@ def name_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarra
     swapped fields (with their own noise), then two common names one letter apart
     counted as different people (twins), then rare misspellings repaired.
     """
-    norm = prep.norm
-    first = _pairwise_on_distinct(norm["first_name"], a, b, _first_levels)
-    last = _pairwise_on_distinct(norm["last_name"], a, b, _last_levels)
-    swapped = _swapped_names(norm, a, b, first, last)
+    t = _name_table(prep)
+    first = _pairwise_coded(t.first[a], t.first[b], t.vocab, _first_levels)
+    last = _pairwise_coded(t.last[a], t.last[b], t.vocab, _last_levels)
+    swapped = _swapped_names(t, a, b, first, last)
     first[two_common_names(prep, a, b) & (first == TYPO)] = DIFFERENT
     _misspelled_first_names(prep, a, b, first, swapped)
     return first, last, swapped
@@ -757,30 +927,54 @@ def business_view(prep: Prepared) -> tuple[pd.Series, np.ndarray]:
     return comp, business
 
 
+def _codes_of(prep: Prepared, col: str) -> tuple[np.ndarray, np.ndarray]:
+    """Cached :func:`_column_codes` (the cluster guard and training ask again)."""
+    return _cached(prep, "codes:" + col, (col,), lambda: _column_codes(prep, col))  # type: ignore[return-value]
+
+
+def _company_codes(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of each record's company as matched (see :func:`business_view`)."""
+
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        codes, uniques = pd.factorize(business_view(prep)[0], use_na_sentinel=True)
+        return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+    return _cached(prep, "company", ("first_name", "last_name", "company"), build)  # type: ignore[return-value]
+
+
+def _coded_levels(
+    prep: Prepared, col: str, a: np.ndarray, b: np.ndarray, func: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> np.ndarray:
+    codes, uniques = _codes_of(prep, col)
+    return _pairwise_coded(codes[a], codes[b], uniques, func)
+
+
 def record_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     """Levels of the comparisons that need no value profile: names, address, company.
 
     Also returns ``_swapped`` (first and last name swapped between the records).
     """
-    norm = prep.norm
     first, last, swapped = name_levels(prep, a, b)
-    zips = norm["zip5"].to_numpy(dtype=object)
-    key = norm["address_key"].to_numpy(dtype=object)
+    zips = _codes_of(prep, "zip5")[0]
+    key = _codes_of(prep, "address_key")[0]
+    za, zb = zips[a], zips[b]
     addr = np.full(len(a), MISSING, dtype=np.int8)
-    has_zip = pd.notna(zips[a]) & pd.notna(zips[b])
+    has_zip = (za >= 0) & (zb >= 0)
     addr[has_zip] = 3
-    addr[has_zip & (zips[a] == zips[b])] = 2
+    addr[has_zip & (za == zb)] = 2
     # Same address: "personal" until compare() profiles who lives there.
-    addr[pd.notna(key[a]) & (key[a] == key[b])] = 0
+    ka = key[a]
+    addr[(ka >= 0) & (ka == key[b])] = 0
+    company, company_values = _company_codes(prep)
     return {
         "first_name": first,
         "last_name": last,
-        "suffix": _suffix_levels(norm["suffix"], a, b),
-        "middle_name": _pairwise_on_distinct(norm["middle_name"], a, b, _middle_levels),
+        "suffix": _suffix_levels(_codes_of(prep, "suffix")[0], a, b),
+        "middle_name": _coded_levels(prep, "middle_name", a, b, _middle_levels),
         "address": addr,
-        "company": _pairwise_on_distinct(business_view(prep)[0], a, b, _company_levels),
-        "date_of_birth": _pairwise_on_distinct(norm["dob"], a, b, _code_levels),
-        "id_number": _pairwise_on_distinct(norm["id_number"], a, b, _code_levels),
+        "company": _pairwise_coded(company[a], company[b], company_values, _company_levels),
+        "date_of_birth": _coded_levels(prep, "dob", a, b, _code_levels),
+        "id_number": _coded_levels(prep, "id_number", a, b, _code_levels),
         "_swapped": swapped,
     }
 

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from matching.pipeline.cluster import is_business
 from matching.pipeline.compare import (
@@ -44,6 +43,7 @@ from matching.pipeline.compare import (
     MISSING,
     ComparedPairs,
     Comparison,
+    _codes_of,
     record_levels,
 )
 from matching.pipeline.prepare import Prepared
@@ -330,8 +330,7 @@ class Scores:
 def _tf_adjustment(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel, name: str) -> np.ndarray:
     """log2(u_exact / tf(value)) for exact agreements on ``name`` (clipped to +-4 bits)."""
     comp = COMPARISON_BY_NAME[name]
-    values = prep.norm[comp.tf_column]
-    codes, _ = pd.factorize(values, use_na_sentinel=True)
+    codes, _ = _codes_of(prep, comp.tf_column)
     present = codes >= 0
     tf = np.bincount(codes[present]) / max(present.sum(), 1)
     out = np.zeros(len(compared), dtype=float)
@@ -358,10 +357,10 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
         field_weights[comp.name] = w
         total += w
     probability = 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
-    decision = np.where(
-        total >= model.thresholds.match, MATCH, np.where(total >= model.thresholds.possible, POSSIBLE, NON_MATCH)
-    ).astype(object)
-    vetoed = np.full(n, "", dtype=object)
+    # Decisions and vetoes as small integers while the guards run (object strings only at
+    # the end: comparing millions of Python strings per guard is what cost the time).
+    decision = np.where(total >= model.thresholds.match, 0, np.where(total >= model.thresholds.possible, 1, 2)).astype(np.int8)
+    vetoed = np.zeros(n, dtype=np.int8)
 
     lv = compared.levels
     first = COMPARISON_BY_NAME["first_name"]
@@ -416,15 +415,17 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
             POSSIBLE,
         ),
     ]
-    for key, hit, cap in rules:
-        over = hit & (vetoed == "")
+    for k, (_key, hit, cap) in enumerate(rules, start=1):
+        over = hit & (vetoed == 0)
         if cap == NON_MATCH:
-            over &= decision != NON_MATCH
-            decision[over] = NON_MATCH
+            over &= decision != 2
+            decision[over] = 2
         else:
-            over &= decision == MATCH
-            decision[over] = POSSIBLE
-        vetoed[over] = key
+            over &= decision == 0
+            decision[over] = 1
+        vetoed[over] = k
+    decision = np.array([MATCH, POSSIBLE, NON_MATCH], dtype=object)[decision]
+    vetoed = np.array(["", *(key for key, _, _ in rules)], dtype=object)[vetoed]
     return Scores(weight=total, field_weights=field_weights, probability=probability, decision=decision, vetoed_by=vetoed)
 
 
