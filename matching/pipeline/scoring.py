@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from matching.pipeline.cluster import is_business
 from matching.pipeline.compare import (
@@ -198,6 +199,12 @@ def estimate_u(prep: Prepared, compared: ComparedPairs, *, u_sample: int = 300_0
     return u
 
 
+def _patterns(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct codes and how often each occurs (one hash pass; numpy's unique sorts)."""
+    inverse, uniques = pd.factorize(code, sort=False)
+    return np.asarray(uniques, dtype=np.int64), np.bincount(inverse, minlength=len(uniques))
+
+
 def _has_value_fraction(prep: Prepared, name: str) -> float:
     cols = {
         "phone": ("phone_1", "phone_2"),
@@ -205,7 +212,7 @@ def _has_value_fraction(prep: Prepared, name: str) -> float:
         "vin": ("vin_1", "vin_2", "vin_3"),
         "customer_key": ("customer_key",),
     }[name]
-    return float(np.logical_or.reduce([prep.norm[c].notna().to_numpy() for c in cols]).mean())
+    return float(np.logical_or.reduce([_codes_of(prep, c)[0] >= 0 for c in cols]).mean())
 
 
 def _initial_m(comp: Comparison, u: np.ndarray) -> np.ndarray:
@@ -245,12 +252,17 @@ def train(
     comps = COMPARISONS
     u = estimate_u(prep, compared, u_sample=u_sample, seed=seed)
     names = [c.name for c in comps]
-    G = compared.matrix(names).astype(np.int64) + 1  # 0 = missing
+    # One int64 code per pair for its pattern of levels (0 = missing), then the distinct
+    # patterns and their counts: EM runs over a few thousand patterns, not millions of pairs.
     base = max(len(c.levels) for c in comps) + 1
-    code = np.zeros(len(G), dtype=np.int64)
-    for j in range(G.shape[1]):
-        code = code * base + G[:, j]
-    patterns, counts = np.unique(code, return_counts=True)
+    code = np.zeros(len(compared), dtype=np.int64)
+    for name in names:
+        code *= base
+        code += compared.levels[name]
+        code += 1
+    first_seen, counts = _patterns(code)
+    order = np.argsort(first_seen)
+    patterns, counts = first_seen[order], counts[order]
     # Decode patterns back to a level matrix.
     P = np.zeros((len(patterns), len(comps)), dtype=np.int64)
     rest = patterns.copy()
@@ -296,7 +308,7 @@ def train(
         prior=prior,
         thresholds=thresholds or Thresholds(),
         em_iterations=iterations,
-        trained_on_pairs=len(G),
+        trained_on_pairs=len(compared),
     )
 
 
