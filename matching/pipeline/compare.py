@@ -794,6 +794,44 @@ def real_first_names() -> frozenset[str]:
     return frozenset(out)
 
 
+def _spelling_repairs_of(prep: Prepared) -> dict[str, frozenset[str]]:
+    """Each rare first-name spelling of the file and the one known name it repairs to
+    (computed once per :class:`Prepared`, for every spelling in the file).
+
+    A spelling is a candidate when it is not a real name (:func:`real_first_names`); a
+    repair is kept when the spelling is rare: a handful of records, or far fewer than the
+    name it repairs to (JJames is typed now and then; a real name missing from the lists
+    is not). When several known names are one edit away (Emmw: Emma or Emmy?), the one
+    this file uses most wins, or none on a tie.
+    """
+
+    def build() -> dict[str, frozenset[str]]:
+        t = _name_table(prep)
+        u, counts = t.head_values, t.head_counts
+        real = real_first_names()
+        rare_max = max(_RARE_RECORDS, _RARE_SHARE * prep.n)
+        known_min = max(3, _KNOWN_SHARE * prep.n)
+        unlisted = [w for w in u.tolist() if w not in real and len(w) >= 3]
+        known = sorted(real | {u[c] for c in np.nonzero(counts >= known_min)[0]})
+        count_of = dict(zip(u.tolist(), counts.tolist()))
+        repairs = {
+            word: kept
+            for word, forms in _spelling_repairs(unlisted, known).items()
+            if (kept := frozenset(f for f in forms if count_of[word] <= max(rare_max, count_of.get(f, 0) / _RARE_RATIO)))
+        }
+        for word, forms in list(repairs.items()):
+            if len(forms) > 1:
+                ranked = sorted(forms, key=lambda f: -count_of.get(f, 0))
+                top, runner_up = count_of.get(ranked[0], 0), count_of.get(ranked[1], 0)
+                if top > runner_up:
+                    repairs[word] = frozenset({ranked[0]})
+                else:
+                    del repairs[word]
+        return repairs
+
+    return _cached(prep, "repairs", ("first_name", "last_name"), build)  # type: ignore[return-value]
+
+
 def _misspelled_first_names(
     prep: Prepared, a: np.ndarray, b: np.ndarray, first: np.ndarray, swapped: np.ndarray
 ) -> None:
@@ -814,37 +852,14 @@ def _misspelled_first_names(
         return
     t = _name_table(prep)
     head = np.append(t.head, -1)  # first name code -1 reads -1
-    u, counts = t.head_values, t.head_counts
-    real = real_first_names()
-    rare_max = max(_RARE_RECORDS, _RARE_SHARE * prep.n)
-    known_min = max(3, _KNOWN_SHARE * prep.n)
+    u = t.head_values
     codes_a, codes_b = head[t.first[a[todo]]], head[t.first[b[todo]]]
     ok = (codes_a >= 0) & (codes_b >= 0)
     todo, ca, cb = todo[ok], codes_a[ok], codes_b[ok]
     k = len(u)
     key, inverse = _unique_inverse(np.minimum(ca, cb) * k + np.maximum(ca, cb))
     xs, ys = key // k, key % k
-    involved = _sorted_unique(np.concatenate([xs, ys]))
-    unlisted = [u[c] for c in involved if u[c] not in real and len(u[c]) >= 3]
-    known = sorted(real | {u[c] for c in np.nonzero(counts >= known_min)[0]})
-    count_of = dict(zip(u.tolist(), counts.tolist()))
-    # A misspelling is rare: a handful of records, or far fewer than the name it repairs
-    # to (JJames is typed now and then; a real name missing from the lists is not).
-    repairs = {
-        word: kept
-        for word, forms in _spelling_repairs(unlisted, known).items()
-        if (kept := frozenset(f for f in forms if count_of[word] <= max(rare_max, count_of.get(f, 0) / _RARE_RATIO)))
-    }
-    # Several known names one edit away (Emmw: Emma or Emmy?): the one this file uses
-    # most, or none when that is a tie.
-    for word, forms in list(repairs.items()):
-        if len(forms) > 1:
-            ranked = sorted(forms, key=lambda f: -count_of.get(f, 0))
-            top, runner_up = count_of.get(ranked[0], 0), count_of.get(ranked[1], 0)
-            if top > runner_up:
-                repairs[word] = frozenset({ranked[0]})
-            else:
-                del repairs[word]
+    repairs = _spelling_repairs_of(prep)
     level = np.full(len(key), DIFFERENT, dtype=np.int8)
     lengths = np.fromiter((len(w) for w in u), dtype=np.int64, count=len(u))
     # An initial of the formal name behind a nickname (M. for Lisa, from Melissa): the
