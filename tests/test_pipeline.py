@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from matching.evaluate import evaluate
 from matching.pipeline.blocking import _group_pairs, candidates, estimate_pairs
 from matching.pipeline.cluster import cluster
-from matching.pipeline.compare import COMPARISONS, compare
+from matching.pipeline.compare import COMPARISONS, compare, generation_marked
 from matching.pipeline.prepare import prepare
 from matching.pipeline.scoring import MATCH, FellegiSunterModel, score, train
 
@@ -233,6 +233,49 @@ def test_a_suffix_written_once_joins_only_through_its_own_contact() -> None:
     lab = dict(zip(prep.record_ids, res.labels))
     assert lab["S1"] == lab["S2"]
     assert lab["F"] != lab["S2"]
+
+
+def _namesakes() -> list[dict[str, str | None]]:
+    # John Smith Jr wrote his suffix once (S2, his cell); F and S1 show no suffix: father
+    # or son, nobody can tell from the name. They share only the house.
+    return [
+        _rec(record_id="F", first_name="John", last_name="Smith", phone_1="312-555-0199", address_line1="1 Elm St", postal_code="60601"),
+        _rec(record_id="S1", first_name="John", last_name="Smith", phone_1="312-555-0177", address_line1="1 Elm St", postal_code="60601"),
+        _rec(record_id="S2", first_name="John", last_name="Smith Jr", phone_1="312-555-0101", address_line1="1 Elm St", postal_code="60601"),
+        _rec(record_id="X", first_name="John", last_name="Smith", phone_1="312-555-0123", address_line1="9 Oak St", postal_code="94110"),
+    ]
+
+
+def test_namesakes_of_a_suffix_in_their_zip_are_marked() -> None:
+    prep = prepare(pd.DataFrame(_namesakes()))
+    marked = dict(zip(prep.record_ids, generation_marked(prep)))
+    assert marked == {"F": True, "S1": True, "S2": True, "X": False}  # X: another ZIP
+
+
+def test_namesakes_without_suffix_need_a_shared_contact() -> None:
+    prep = prepare(pd.DataFrame(_namesakes()))
+    pos = {r: i for i, r in enumerate(prep.record_ids)}
+    cp = compare(prep, candidates(prep))
+    model = FellegiSunterModel.from_json(train(prep, cp).to_json())
+    model.thresholds.match = -100.0  # everything would match on weight alone
+    scores = score(prep, cp, model)
+    pairs = {(prep.record_ids[a], prep.record_ids[b]): (d, v) for a, b, d, v in zip(cp.a, cp.b, scores.decision, scores.vetoed_by)}
+    assert pairs[("F", "S1")] == ("possible", "generation_unclear")
+    assert cp.namesake_generations[(cp.a == pos["F"]) & (cp.b == pos["S1"])].all()
+    # The guard: a chain F - S1 of "match" edges still may not join the two.
+    res = cluster(prep, np.array([pos["F"]]), np.array([pos["S1"]]), np.array([30.0]))
+    lab = dict(zip(prep.record_ids, res.labels))
+    assert lab["F"] != lab["S1"]
+
+
+def test_namesakes_sharing_their_own_cell_still_match() -> None:
+    rows = _namesakes()
+    rows[1]["phone_1"] = "312-555-0199"  # S1 is F again: the same cell
+    prep = prepare(pd.DataFrame(rows))
+    pos = {r: i for i, r in enumerate(prep.record_ids)}
+    res = cluster(prep, np.array([pos["F"]]), np.array([pos["S1"]]), np.array([30.0]))
+    lab = dict(zip(prep.record_ids, res.labels))
+    assert lab["F"] == lab["S1"]
 
 
 def test_clustering_is_independent_of_row_order() -> None:

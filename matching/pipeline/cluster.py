@@ -29,6 +29,7 @@ from matching.pipeline.compare import (
     _shared,
     _value_codes,
     business_view,
+    generation_marked,
     name_levels,
 )
 from matching.pipeline.prepare import Prepared
@@ -65,7 +66,8 @@ def conflicts(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     # A suffix on one record only (Jr / nothing) is father and son as often as one man
     # who wrote his suffix once: the two may share a cluster only when they share a
     # phone or an email (not a placeholder) themselves, not through a chain of others.
-    unclear = pd.notna(sa) ^ pd.notna(sb)
+    marked = generation_marked(prep)
+    unclear = (pd.notna(sa) ^ pd.notna(sb)) | (pd.isna(sa) & pd.isna(sb) & marked[a] & marked[b])
     if unclear.any():
         idx = np.nonzero(unclear)[0]
         shares = np.zeros(len(idx), dtype=bool)

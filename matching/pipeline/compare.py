@@ -202,6 +202,9 @@ class ComparedPairs:
     # davidlopez@gmail.com): a name spelled as an address, which two namesakes may both
     # give; an address with digits (davidlopez77@) is its owner's own.
     plain_email: np.ndarray | None = None
+    # Per pair: neither record has a suffix, but both belong to a family where one does
+    # (see :func:`generation_marked`): father or son, unknown which.
+    namesake_generations: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.a)
@@ -964,6 +967,30 @@ def _coded_levels(
     return _pairwise_coded(codes[a], codes[b], uniques, func)
 
 
+def generation_marked(prep: Prepared) -> np.ndarray:
+    """Per record: another record of the same first and last name in the same ZIP code
+    carries a generation suffix (Jr, Sr, II...). There a record without a suffix may be
+    the father or the son: most records of both leave it out.
+    """
+
+    def build() -> np.ndarray:
+        t = _name_table(prep)
+        suffix = _codes_of(prep, "suffix")[0] >= 0
+        out = np.zeros(prep.n, dtype=bool)
+        named = (t.first >= 0) & (t.last >= 0)
+        name_key = t.first * (len(t.values) + 1) + t.last
+        for place in (_codes_of(prep, "zip5")[0],):
+            rows = np.nonzero(named & (place >= 0))[0]
+            if not len(rows):
+                continue
+            _, group = _unique_inverse(name_key[rows] * (int(place.max()) + 1) + place[rows])
+            with_suffix = np.bincount(group, weights=suffix[rows].astype(float)) > 0
+            out[rows] |= with_suffix[group]
+        return out
+
+    return _cached(prep, "generation_marked", ("first_name", "last_name", "zip5", "suffix"), build)  # type: ignore[return-value]
+
+
 def record_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     """Levels of the comparisons that need no value profile: names, address, company.
 
@@ -1022,7 +1049,9 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
     # A suffix on one record only (Jr / nothing) while each record carries a phone the
     # other lacks: most likely father and son, whose shared values (the family landline,
     # the house) then count as household values, not personal ones.
-    incompatible |= (levels["suffix"] == 1) & _each_has_own(_value_codes(prep, PHONE_COLUMNS), a, b)
+    marked = generation_marked(prep)
+    namesakes = (levels["suffix"] == MISSING) & marked[a] & marked[b]
+    incompatible |= ((levels["suffix"] == 1) | namesakes) & _each_has_own(_value_codes(prep, PHONE_COLUMNS), a, b)
 
     profile_rows = []
     value_stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -1085,5 +1114,5 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
     levels = {c.name: levels[c.name] for c in COMPARISONS}
     return ComparedPairs(
         a=a, b=b, levels=levels, swapped=swapped, generation_ambiguous=gen_ambiguous, plain_email=plain_email,
-        profiles=profiles, value_stats=value_stats,
+        profiles=profiles, value_stats=value_stats, namesake_generations=namesakes,
     )

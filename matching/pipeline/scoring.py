@@ -319,7 +319,7 @@ VETOES = {
     "first_name": "different first names: never merged on shared evidence alone (an agreeing identity number or date of birth lets the score decide)",
     "business_vs_person": "a business account and a person are different customers",
     "weak_name": "a typo-level, initial or missing first name with no personal evidence: possible match at most",
-    "generation_unclear": "a suffix on one record only and no personal phone or email shared: possible match at most",
+    "generation_unclear": "a suffix on one record only, or on neither while a namesake in the same ZIP code has one (father or son?), and no personal phone or email shared: possible match at most",
     "name_only": "nothing but the name agrees (no shared phone, email, VIN, key or address): possible match at most",
     "address_only_contradicted": "only the address agrees while phones and VINs both differ (father and son, roommates): possible match at most",
     "surname_changed": "different last names and no personal evidence (only shared or household values): possible match at most",
@@ -385,6 +385,7 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
         | np.isin(lv["id_number"], [0, 1]) | (lv["date_of_birth"] == 0)
     )
     business = is_business(prep)
+    namesakes = compared.namesake_generations if compared.namesake_generations is not None else np.zeros(n, dtype=bool)
     identifying = (
         np.isin(lv["phone"], [0, 1]) | np.isin(lv["email"], [0, 1]) | np.isin(lv["vin"], [0, 1, 2])
         | (lv["customer_key"] == 0) | np.isin(lv["id_number"], [0, 1]) | np.isin(lv["date_of_birth"], [0, 1])
@@ -406,7 +407,7 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
         ),
         (
             "generation_unclear",
-            (lv["suffix"] == COMPARISON_BY_NAME["suffix"].index("one_missing")) & ~contact,
+            ((lv["suffix"] == COMPARISON_BY_NAME["suffix"].index("one_missing")) | namesakes) & ~contact,
             POSSIBLE,
         ),
         ("name_only", ~evidence, POSSIBLE),
