@@ -614,7 +614,7 @@ def _messy_address_lines() -> list[object]:
              "5", "12B", "119D", "7d", "3rd", "2nd", "A", "b", "-", "O'Farrell", "Éclair", "N.E.",
              "Bldg", "Fl", "north-east", "  ", "Pkwy", "Way", "Ln", "Lane", "Street"]
     out: list[object] = [None, float("nan"), "", " ", "N/A", 123, 45.0, True]
-    for a, b in zip(line1, line2):
+    for a, b in zip(line1, line2, strict=False):
         out.append(a)
         out.append(f"{a} {b}")
         out.append(f"{a} {b} ".upper())
@@ -662,13 +662,13 @@ def test_prepare_address_key_equals_address_key_series_of_line1() -> None:
 def test_zip_fast_path_agrees_with_the_scalar_rules() -> None:
     rng = np.random.default_rng(5)
     fives = [f"{n:05d}" for n in rng.integers(0, 100_000, 3000)] + ["00000", "99999", "00501"]
-    texts = fives + [f"{z}-{n:04d}" for z, n in zip(fives, rng.integers(0, 10_000, len(fives)))]
-    texts += [f"{z}{n:04d}" for z, n in zip(fives[:500], rng.integers(0, 10_000, 500))]
+    texts = fives + [f"{z}-{n:04d}" for z, n in zip(fives, rng.integers(0, 10_000, len(fives)), strict=True)]
+    texts += [f"{z}{n:04d}" for z, n in zip(fives[:500], rng.integers(0, 10_000, 500), strict=True)]
     texts += [f"  {z} " for z in fives[:200]] + ["K1A 0B1", "k1a0b1", "2134", "90001.0", "9000", "ABCDE", "90001-12"]
     series = pd.Series(texts, dtype=object)
-    for country in (None, "US", "United States"):
-        expected = [zip_code(t, country) for t in texts]
-        assert zip_code_series(series, country).tolist() == expected
+    for ctry in (None, "US", "United States"):
+        expected = [zip_code(t, ctry) for t in texts]
+        assert zip_code_series(series, ctry).tolist() == expected
 
 
 def test_split_batch_key_parts_equal_key_part_of_the_street() -> None:
@@ -686,3 +686,29 @@ def test_split_batch_key_parts_equal_key_part_of_the_street() -> None:
     assert streets.tolist() == plain[0].tolist() and units.tolist() == plain[1].tolist()
     assert parts.tolist() == [_key_part(s) for s in streets]
     assert parts.tolist() == [_key_part(split_unit(t)[0]) for t in texts]
+
+
+def test_normalize_frame_in_a_second_thread_gives_the_same_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Large frames encode their wide columns in a second thread: the same result.
+    from matching.normalize import frame
+
+    df = pd.DataFrame(
+        {
+            "first_name": ["Ann", "Bob Jr", None, "ann"],
+            "phone_1": ["310-555-0100", "", "(310) 555-0100", None],
+            "phone_2": ["310 555 0101", None, None, "x"],
+            "email_1": ["A.B@Gmail.com", "a.b@gmail.com", None, "n/a"],
+            "vin_1": ["1HGCM82633A004352", None, "1hgcm82633a004352", ""],
+            "address_line1": ["123 Main St", "123 Main Street", None, "5 Elm Ave"],
+            "address_line2": [None, "Apt 5", "Apt 6", None],
+            "postal_code": ["90001-1234", "K1A 0B1", "2134", None],
+            "customer_key": [" K1 ", "", None, "K2"],
+        },
+        dtype="str",
+    )
+    inline = frame.normalize_coded(df, keys=True)
+    monkeypatch.setattr(frame, "_THREAD_MIN_ROWS", 0)
+    threaded = frame.normalize_coded(df, keys=True)
+    assert list(threaded) == list(inline)
+    for col in inline:
+        assert threaded[col].to_numpy().tolist() == inline[col].to_numpy().tolist(), col

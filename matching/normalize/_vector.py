@@ -65,7 +65,7 @@ def distinct_text(values: pd.Series | list | np.ndarray) -> tuple[pd.Series, np.
     if not isinstance(values, pd.Series):
         values = pd.Series(values, dtype=object)
     dtype = values.dtype
-    if dtype == object:
+    if isinstance(dtype, np.dtype) and dtype.kind == "O":
         kind = pd.api.types.infer_dtype(values, skipna=True)
         if kind not in ("string", "empty"):
             values_for_codes = pd.Series(

@@ -589,7 +589,7 @@ def street_series(values: pd.Series) -> pd.Series:
     def batch(texts: np.ndarray) -> np.ndarray:
         streets, units = _split_batch(texts)
         out = np.empty(len(texts), dtype=object)
-        for i, (st, un) in enumerate(zip(streets, units)):
+        for i, (st, un) in enumerate(zip(streets, units, strict=True)):
             out[i] = None if st is None and un is None else " ".join(p for p in (st, un) if p)
         return out
 

@@ -9,6 +9,7 @@ rows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,64 @@ def normalize_coded(df: pd.DataFrame, *, region: str = "US", keys: bool = False)
     from the same parse: ``_email_match_key`` (the slots' match keys) and
     ``_street_key_part`` (the ``<house number> <street word>`` part of the address key)."""
     out: dict[str, Coded] = {}
+    if len(df) < _THREAD_MIN_ROWS:  # a thread costs more than it saves on small frames
+        _normalize_into(out, df, _encode_ahead(df, _Inline()), region=region, keys=keys)
+        return out
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        encoded = _encode_ahead(df, pool)
+        _normalize_into(out, df, encoded, region=region, keys=keys)
+    return out
+
+
+#: Frames at least this long encode their wide columns in a second thread.
+_THREAD_MIN_ROWS = 50_000
+
+
+class _Inline:
+    """An executor that runs each task at once, in the calling thread."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # raised again by result(), as a pool's future does
+            future.set_exception(exc)
+        return future
+
+
+#: Groups of columns encoded together (slots of one kind share their distinct values).
+_GROUPS = (PHONE_COLUMNS, EMAIL_COLUMNS, VIN_COLUMNS)
+
+
+def _encode_ahead(df: pd.DataFrame, pool: ThreadPoolExecutor | _Inline) -> dict[str, Future[Any]]:
+    """Start the distinct-value encoding of the wide columns in ``pool``.
+
+    Encoding Arrow text is Arrow's work, done without the GIL, while normalizing the
+    distinct values is Python's: on a second core the encoding of the columns to come runs
+    while the main thread normalizes the ones before (same results, less wall time).
+    """
+    has = df.columns.__contains__
+    ahead: dict[str, Future[Any]] = {}
+    for cols in _GROUPS:
+        present = [c for c in cols if has(c)]
+        if present:
+            ahead[cols[0]] = pool.submit(distinct_codes, [df[c] for c in present], stack=True, as_arrow=True)
+    if has("address_line1"):
+        line1 = df["address_line1"]
+        ahead["address_line1"] = pool.submit(
+            lambda: distinct_codes([_joined_lines(line1, df["address_line2"]) if has("address_line2") else line1], as_arrow=True)
+        )
+    if has("postal_code"):
+        ahead["postal_code"] = pool.submit(_Texts, df["postal_code"], as_arrow=True)
+    if has("customer_key"):
+        ahead["customer_key"] = pool.submit(_customer_key, df["customer_key"])
+    return ahead
+
+
+def _normalize_into(
+    out: dict[str, Coded], df: pd.DataFrame, encoded: dict[str, Future[Any]], *, region: str, keys: bool
+) -> None:
+    """:func:`normalize_coded`'s work, with the encodings :func:`_encode_ahead` started."""
     has = df.columns.__contains__
     name_cols = [c for c in ("first_name", "middle_name", "last_name") if has(c)]
     if name_cols:
@@ -105,7 +164,7 @@ def normalize_coded(df: pd.DataFrame, *, region: str = "US", keys: bool = False)
         if present:
             if cols is PHONE_COLUMNS:
                 phones._region_is_nanp(region)  # an unknown region fails here, as phone_series does
-            codes_list, texts = distinct_codes([df[c] for c in present], stack=True, as_arrow=True)
+            codes_list, texts = encoded[cols[0]].result()
             ids = None
             if cols is EMAIL_COLUMNS and keys:
                 mapped, fast = emails._email_batch(texts, with_fast=True)
@@ -117,9 +176,7 @@ def normalize_coded(df: pd.DataFrame, *, region: str = "US", keys: bool = False)
             for col, codes in zip(present, codes_list, strict=True):
                 out[col] = Coded(codes, mapped, ids=ids)
     if has("address_line1"):
-        line1 = df["address_line1"]
-        joined = _joined_lines(line1, df["address_line2"]) if has("address_line2") else line1
-        [codes], texts = distinct_codes([joined], as_arrow=True)
+        [codes], texts = encoded["address_line1"].result()
         split = addresses._split_batch(texts, key_parts=keys)
         out["street"] = Coded(codes, split[0])
         out["unit"] = Coded(codes, split[1])
@@ -130,12 +187,11 @@ def normalize_coded(df: pd.DataFrame, *, region: str = "US", keys: bool = False)
     if has("state"):
         out["state"] = _single(df["state"]).map(addresses.state, country=None)
     if has("postal_code"):
-        out["postal_code"] = _Texts(df["postal_code"], as_arrow=True).map_texts(lambda texts: addresses._zip_batch(texts, None))
+        out["postal_code"] = encoded["postal_code"].result().map_texts(lambda texts: addresses._zip_batch(texts, None))
     if has("country"):
         out["country"] = _single(df["country"]).map(addresses.country)
     if has("customer_key"):
-        out["customer_key"] = _customer_key(df["customer_key"])
-    return out
+        out["customer_key"] = encoded["customer_key"].result()
 
 
 class _Texts:
