@@ -478,6 +478,20 @@ def test_extra_nicknames_are_missing_from_the_package_and_used() -> None:
         assert are_nicknames(row["name1"], row["name2"]), row
 
 
+def test_excluded_links_are_package_links_and_are_gone() -> None:
+    package = _package_pairs()
+    with open(DATA_DIR / "nickname_exclusions.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows
+    for row in rows:
+        a, b = row["name1"], row["name2"]
+        assert (a, b) in package or (b, a) in package, row  # a link the package makes
+        assert row["reason"].strip(), row
+    # Emily and Emma are two people (sisters, twins); Emmy may still be either.
+    assert not are_nicknames("emily", "emma")
+    assert are_nicknames("emmy", "emma") and are_nicknames("emmy", "emily")
+
+
 def test_table_loads_lazily() -> None:
     code = (
         "import matching.normalize.names as n, matching.normalize.addresses as a\n"

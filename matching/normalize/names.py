@@ -35,7 +35,9 @@ Choices (also the README's):
   record like "Mr. Smith" is the common case). "John & Mary Smith" keeps the first person.
 - **Nicknames**: the ``nicknames`` package table (Carlton Northern & Nick Crews,
   Apache-2.0) plus ``matching/data/nicknames_extra.csv`` (pairs it lacks: Spanish
-  diminutives like Pepe, Paco, Lupe, Memo, and a few English ones). Pairs the table lists
+  diminutives like Pepe, Paco, Lupe, Memo, and a few English ones), minus
+  ``matching/data/nickname_exclusions.csv`` (links it makes between two distinct given
+  names, Emily ~ Emma, each with its reason). Pairs the table lists
   in both directions keep only the direction from the name with more nicknames, so a
   formal name does not become a nickname of its own nickname (Robert ~ Bill ~ William
   would otherwise make Robert ~ William). :func:`canonical_first` is one blocking label:
@@ -529,6 +531,10 @@ def _table() -> _NicknameTable:
         a, b = norm(formal), norm(nick)
         if a and b and a != b:
             edges.add((a, b))
+    # Links between two distinct given names the package table makes (Emily ~ Emma):
+    # such names are two people (sisters, twins), never one written two ways.
+    for a, b, _reason in read_table("nickname_exclusions.csv"):
+        edges -= {(norm(a), norm(b)), (norm(b), norm(a))}
     out_degree: dict[str, int] = {}
     for a, _ in edges:
         out_degree[a] = out_degree.get(a, 0) + 1
