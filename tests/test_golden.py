@@ -1034,3 +1034,35 @@ def test_placeholder_shortcut_agrees_on_placeholder_like_addresses(cells: list[s
     pattern = golden_module._maybe_placeholder_pattern(locals_, domains)
     flagged = pc.match_substring_regex(pa.array(addresses, pa.string()), pattern)
     assert quick.tolist() == flagged.to_numpy(zero_copy_only=False).tolist()
+
+
+def test_plain_timestamps_read_as_pandas_does() -> None:
+    """The numpy reading of "YYYY-MM-DD HH:MM:SS" cells gives what pandas gives, and
+    leaves every other spelling to pandas."""
+    from matching.pipeline.golden import _parse_dates, _parse_dates_pandas
+
+    cells = [
+        "2011-09-08 14:50:58", "2000-02-29T00:00:00", "1900-03-01 23:59:59",
+        "2199-12-31 23:59:59", "2001-02-29 00:00:00", None, "05/31/2014 5:45 PM",
+        "2011-09-08 14:50:60", "2011-09-08 14:50:58+02:00", "1850-01-01 00:00:00",
+        "2024-13-01 00:00:00", " 2011-09-08 14:50:58", "2100-02-29 00:00:00",
+        "2000-01-01 24:00:00", "2011/09/08 14:50:58",
+    ]
+    rng = np.random.default_rng(0)
+    ns = rng.integers(pd.Timestamp("1899-12-25").value, pd.Timestamp("2200-01-05").value, 2000)
+    cells += list(pd.to_datetime(ns // 10**9 * 10**9).strftime("%Y-%m-%d %H:%M:%S"))
+    for values in (cells, [c for c in cells if c is not None and len(c) == 19]):
+        text = pd.Series(values, dtype="str")
+        assert (_parse_dates(text, len(text)) == _parse_dates_pandas(text)).all()
+
+
+def test_short_ids_sort_as_text() -> None:
+    """Cluster ids of up to 8 bytes are coded as integers: codes and ids as pandas'
+    sorted factorization gives them, whatever their lengths and order."""
+    from matching.pipeline.golden import _sorted_codes
+
+    ids = pd.Series(["R10", "R1", "é9", "R2", "R1", "Z", "", "R10", "12345678"], dtype="str")
+    codes, uniques = _sorted_codes(ids)
+    expected_codes, expected = pd.factorize(ids, sort=True)
+    assert codes.tolist() == expected_codes.tolist()
+    assert list(uniques) == list(expected) and uniques.dtype == expected.dtype

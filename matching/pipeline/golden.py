@@ -339,6 +339,7 @@ class _Context:
     # The email match keys norm held (``norm_email_keys``), by column.
     email_keys: dict[str, np.ndarray] = field(default_factory=dict)
     _text: dict[str, _RawText] = field(default_factory=dict)
+    _present: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_clusters(self) -> int:
@@ -365,12 +366,17 @@ class _Context:
         return self.norm[column].to_numpy(dtype=object)
 
     def present(self, column: str) -> np.ndarray:
-        """Where the normalized column holds a value."""
-        if column in self.overrides:
-            return self.overrides[column] != None  # noqa: E711 - str or None
-        if column not in self.norm.columns:
-            return np.zeros(len(self.cluster), dtype=bool)
-        return self.norm[column].notna().to_numpy()
+        """Where the normalized column holds a value (computed once per column: a
+        missing-value scan of a million objects is not cheap, and several steps ask)."""
+        if column not in self._present:
+            if column in self.overrides:
+                mask = self.overrides[column] != None  # noqa: E711 - str or None
+            elif column not in self.norm.columns:
+                mask = np.zeros(len(self.cluster), dtype=bool)
+            else:
+                mask = self.norm[column].notna().to_numpy()
+            self._present[column] = mask
+        return self._present[column]
 
     def text(self, column: str) -> _RawText | None:
         """The source text of ``column`` (None if records has no such column)."""
@@ -504,6 +510,12 @@ def _hash_keys(values: np.ndarray, present: np.ndarray | None = None) -> np.ndar
     cluster (keys never order anything, so the result does not depend on the process's
     hash seed). Missing values (``present`` False) all get key 0.
     """
+    if present is not None and 2 * int(np.count_nonzero(present)) < len(values):
+        # Mostly empty (units, second phones...): hash only the values there are.
+        keys = np.zeros(len(values), dtype=np.int64)
+        at = np.flatnonzero(present)
+        keys[at] = np.fromiter(map(hash, values[at]), dtype=np.int64, count=len(at))
+        return keys
     keys = np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
     if present is not None:
         keys[~present] = 0
@@ -540,6 +552,18 @@ def _parse_dates(values: pd.Series | None, n: int) -> np.ndarray:
     missing or unreadable dates are ``_MISSING_DATE``, which sorts as the oldest."""
     if values is None:
         return np.full(n, _MISSING_DATE, dtype=np.int64)
+    fast = _plain_timestamps(values)
+    if fast is not None:
+        ns, done = fast
+        rest = np.flatnonzero(~done)
+        if len(rest):
+            ns[rest] = _parse_dates_pandas(values.iloc[rest])
+        return ns
+    return _parse_dates_pandas(values)
+
+
+def _parse_dates_pandas(values: pd.Series) -> np.ndarray:
+    """:func:`_parse_dates` of any cells, by pandas."""
     parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
     retry = np.flatnonzero(parsed.isna().to_numpy() & values.notna().to_numpy())
     if len(retry):
@@ -547,10 +571,94 @@ def _parse_dates(values: pd.Series | None, n: int) -> np.ndarray:
         # value cannot make pandas guess a wrong format for the rest.
         text = pd.Series(values.iloc[retry].to_numpy(dtype=object), dtype=object)
         lookup = {u: _parse_one(u) for u in pd.unique(text)}
-        parsed = parsed.copy()
-        parsed.iloc[retry] = pd.to_datetime(text.map(lookup), utc=True).to_numpy()
-    ns = parsed.dt.tz_localize(None).astype("datetime64[ns]").to_numpy().view(np.int64)
-    return ns  # NaT is int64 min, which is _MISSING_DATE
+        again = pd.to_datetime(text.map(lookup), utc=True)
+        ns = _utc_ns(parsed)
+        # Written as int64: when no odd cell is readable the retry is all NaT, which
+        # pandas types as naive and refuses to put into the UTC column.
+        ns[retry] = _utc_ns(again)
+        return ns
+    return _utc_ns(parsed)  # NaT is int64 min, which is _MISSING_DATE
+
+
+def _utc_ns(parsed: pd.Series) -> np.ndarray:
+    """Datetimes (UTC, or naive when all NaT) as int64 ns since the epoch (a copy)."""
+    if parsed.dt.tz is not None:
+        parsed = parsed.dt.tz_localize(None)
+    return parsed.astype("datetime64[ns]").to_numpy().view(np.int64).copy()
+
+
+# Positions of the digits of "YYYY-MM-DD HH:MM:SS", and its separators.
+_STAMP_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)
+_STAMP_SEPARATORS = ((4, b"-"), (7, b"-"), (13, b":"), (16, b":"))
+_DAYS_BEFORE_MONTH = np.array([0, 306, 337, 0, 31, 61, 92, 122, 153, 184, 214, 245, 275])
+
+
+def _plain_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cells of Arrow text spelled exactly ``YYYY-MM-DD HH:MM:SS`` (or with ``T``),
+    a valid date and time of 1900-2199, as int64 ns since the epoch (UTC), read from
+    the bytes with numpy; and which cells those are. None when not Arrow text.
+
+    That is how exports write dates, and it is what ``pd.to_datetime(..., format=
+    "ISO8601")`` makes of them, at a fraction of the cost; every other cell (offsets,
+    fractions, other spellings, missing) goes through pandas as before.
+    """
+    text = _arrow_text(values)
+    if text is None or not len(text):
+        return None
+    array = text.combine_chunks() if text.num_chunks != 1 else text.chunk(0)
+    _, offsets, data = array.buffers()
+    ns = np.full(len(array), _MISSING_DATE, dtype=np.int64)
+    done = np.zeros(len(array), dtype=bool)
+    if data is None or not len(data):
+        return ns, done
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(offsets, dtype=width)[array.offset : array.offset + len(array) + 1]
+    rows = np.flatnonzero(np.diff(offsets) == 19)
+    if array.null_count:
+        rows = rows[array.is_valid().to_numpy(zero_copy_only=False)[rows]]
+    data = np.frombuffer(data, dtype=np.uint8)
+    if len(rows) == len(array):
+        # Every cell is 19 bytes: the text is a (cells, 19) byte matrix as it lies.
+        matrix = data[offsets[0] : offsets[-1]].reshape(-1, 19)
+
+        def byte(at: int) -> np.ndarray:
+            return matrix[:, at]
+    else:
+        start = offsets[:-1][rows].astype(np.int64)
+
+        def byte(at: int) -> np.ndarray:
+            return data[start + at]
+
+    ok = np.ones(len(rows), dtype=bool)
+    for at, sep in _STAMP_SEPARATORS:
+        ok &= byte(at) == sep[0]
+    middle = byte(10)
+    ok &= (middle == ord(" ")) | (middle == ord("T"))
+    digit = {}
+    for at in _STAMP_DIGITS:
+        d = byte(at) - np.uint8(ord("0"))  # wraps below "0": one test for both bounds
+        ok &= d <= 9
+        digit[at] = d.astype(np.int64)
+    year = digit[0] * 1000 + digit[1] * 100 + digit[2] * 10 + digit[3]
+    month, day = digit[5] * 10 + digit[6], digit[8] * 10 + digit[9]
+    hour, minute, second = (digit[11] * 10 + digit[12], digit[14] * 10 + digit[15], digit[17] * 10 + digit[18])
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_ok = (month >= 1) & (month <= 12)
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[
+        np.where(month_ok, month, 0)
+    ] + (leap & (month == 2))
+    ok &= (year >= 1900) & (year < 2200) & month_ok & (day >= 1) & (day <= month_days)
+    ok &= (hour < 24) & (minute < 60) & (second < 60)
+    # Days since 1970-01-01 (the proleptic Gregorian calendar counted from March, so
+    # that the leap day ends a year).
+    y = year - (month <= 2)
+    era, yoe = y // 400, y % 400
+    doy = _DAYS_BEFORE_MONTH[np.where(month_ok, month, 3)] + day - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
+    ns[rows[ok]] = seconds[ok] * 1_000_000_000
+    done[rows[ok]] = True
+    return ns, done
 
 
 def _parse_one(text: Any) -> pd.Timestamp:
@@ -1056,18 +1164,18 @@ def _address_candidates(ctx: _Context) -> _Candidates:
     key = np.zeros(len(rows), dtype=np.int64)
     shared = _in_shared_clusters(ctx, rows)
     at = rows[shared]
-    street_at, unit_at, zip_at = street[at], unit[at], zip_[at]
+    # The presence masks are the context's, computed once per column.
     part = _mix(
-        _hash_keys(street_at, ~pd.isna(street_at)), _hash_keys(unit_at, ~pd.isna(unit_at))
+        _hash_keys(street[at], has_street[at]), _hash_keys(unit[at], ctx.present("unit")[at])
     )
-    part = _mix(part, _hash_keys(zip_at, ~pd.isna(zip_at)))
+    part = _mix(part, _hash_keys(zip_[at], has_zip[at]))
     # Without street and ZIP, the city and state tell addresses apart (rare).
     locality = np.flatnonzero(~(has_street | has_zip)[at])
     if len(locality):
         where = at[locality]
-        city_at, state_at = city[where], ctx.values("state")[where]
         place = _mix(
-            _hash_keys(city_at, ~pd.isna(city_at)), _hash_keys(state_at, ~pd.isna(state_at))
+            _hash_keys(city[where], ctx.present("city")[where]),
+            _hash_keys(ctx.values("state")[where], ctx.present("state")[where]),
         )
         part[locality] = _mix(part[locality], place)
     key[shared] = part
@@ -1076,7 +1184,8 @@ def _address_candidates(ctx: _Context) -> _Candidates:
 
 
 def _spread(n: int, cl: np.ndarray, values: np.ndarray) -> np.ndarray:
-    out = np.full(n, None, dtype=object)
+    """``values`` at positions ``cl`` of an object array of ``n`` Nones."""
+    out = np.empty(n, dtype=object)  # None-filled, without np.full's per-item fill
     out[cl] = values
     return out
 
@@ -1354,10 +1463,17 @@ def _context(
         if not isinstance(records["record_id"].dtype, pd.StringDtype)
         else records["record_id"]
     )
-    if isinstance(records["record_id"].dtype, pd.StringDtype) and not pd.isna(ids).any():
+    if isinstance(records["record_id"].dtype, pd.StringDtype) and not records["record_id"].isna().any():
         # Text ids (the usual case, often already sorted): unique when no two neighbours
         # in sorted order are equal, which needs no hash table of a million strings.
-        if n < 2 or bool((ids[1:] > ids[:-1]).all()):
+        # Short ids are compared as the integers of _short_text_keys, not as strings.
+        short = _short_text_keys(records["record_id"])
+        increasing = (
+            n < 2 or bool((short[1:] > short[:-1]).all())
+            if short is not None
+            else n < 2 or bool((ids[1:] > ids[:-1]).all())
+        )
+        if increasing:
             by_rid = np.arange(n)  # strictly increasing: sorted, and no id twice
             repeated = np.zeros(0, dtype=np.int64)
         else:
@@ -1485,25 +1601,21 @@ def _unfolded_cells(cells: pd.Series) -> np.ndarray:
     text = _arrow_text(cells)
     if text is None:
         return np.zeros(len(cells), dtype=bool)
+    # Lower-cased once, then plain substring searches: a case-insensitive search goes
+    # through a regex engine, several times slower. ASCII lower-casing is exact here,
+    # as a cell that is not plain ASCII is never "unfolded" anyway.
+    lower = pc.ascii_lower(text)
     plain = pc.and_(
         pc.string_is_ascii(text),
-        pc.invert(
-            pc.or_(
-                pc.match_substring(text, "+"),
-                pc.match_substring(text, "xn--", ignore_case=True),
-            )
-        ),
+        pc.invert(pc.or_(pc.match_substring(text, "+"), pc.match_substring(lower, "xn--"))),
     )
     # "googlemail" does not contain "gmail": both are looked for.
     gmail_plain = pc.or_(
         pc.invert(
-            pc.or_(
-                pc.match_substring(text, "gmail", ignore_case=True),
-                pc.match_substring(text, "googlemail", ignore_case=True),
-            )
+            pc.or_(pc.match_substring(lower, "gmail"), pc.match_substring(lower, "googlemail"))
         ),
         pc.and_(
-            pc.ends_with(pc.ascii_lower(text), "@gmail.com"),
+            pc.ends_with(lower, "@gmail.com"),
             pc.equal(pc.count_substring(text, "."), 1),
         ),
     )
@@ -1529,6 +1641,18 @@ def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, Any]:
     """``pd.factorize(values, sort=True)``, without the sort when the values come in
     sorted order already (cluster ids named after their first record, say), and
     without factorizing twice when only the distinct text needs sorting."""
+    keys = _short_text_keys(values)
+    if keys is not None:
+        # Short ids (the usual "R0000001"): factorize integers that sort as the text,
+        # several times faster than hashing a million strings.
+        codes, distinct = pd.factorize(keys)
+        rank = np.empty(len(distinct), dtype=np.int64)
+        rank[np.argsort(distinct)] = np.arange(len(distinct))
+        codes = rank[codes]
+        # The distinct values as the column holds them (same type as factorize gives).
+        holder = np.empty(len(distinct), dtype=np.int64)
+        holder[codes] = np.arange(len(codes))
+        return codes, values.array.take(holder)
     codes, uniques = pd.factorize(values)
     if len(uniques) < 2:
         return codes, uniques
@@ -1543,6 +1667,32 @@ def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, Any]:
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     return np.where(codes >= 0, rank[codes], codes), uniques.take(order)
+
+
+def _short_text_keys(values: pd.Series) -> np.ndarray | None:
+    """One uint64 per value of Arrow text that orders and compares as the text does,
+    when every value is at most 8 bytes of UTF-8 without NUL and none is missing (else
+    None): the bytes, padded with zeros, read as a big-endian number. UTF-8 byte order
+    is code point order, and a zero pad sorts a prefix first, as Python does."""
+    text = _arrow_text(values)
+    if text is None or text.null_count or not len(text):
+        return None
+    array = text.combine_chunks() if text.num_chunks != 1 else text.chunk(0)
+    _, offsets, data = array.buffers()
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(offsets, dtype=width)[array.offset : array.offset + len(array) + 1]
+    lengths = np.diff(offsets).astype(np.int64)
+    if int(lengths.max()) > 8:
+        return None
+    data = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]] if data else None
+    if data is None or (data == 0).any():
+        return None
+    if (lengths == 8).all():
+        return data.view(">u8").astype(np.uint64)
+    padded = np.zeros((len(lengths), 8), dtype=np.uint8)
+    row = np.repeat(np.arange(len(lengths)), lengths)
+    padded[row, np.arange(len(data)) - (offsets[:-1] - offsets[0])[row]] = data
+    return padded.view(">u8").ravel().astype(np.uint64)
 
 
 def _address_parts(ctx: _Context, rows: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
