@@ -278,6 +278,35 @@ def test_namesakes_sharing_their_own_cell_still_match() -> None:
     assert lab["F"] == lab["S1"]
 
 
+def _vetoes(rows: list[dict[str, str | None]]) -> dict[tuple[str, str], str]:
+    prep = prepare(pd.DataFrame(rows))
+    cp = compare(prep, candidates(prep))
+    model = FellegiSunterModel.from_json(train(prep, cp).to_json())
+    model.thresholds.match = -100.0  # every pair would match on weight alone
+    scores = score(prep, cp, model)
+    ids = prep.record_ids
+    return {(ids[a], ids[b]): v for a, b, v in zip(cp.a, cp.b, scores.vetoed_by)}
+
+
+@pytest.mark.parametrize(
+    ("email", "phones", "vetoed"),
+    [
+        ("davidlopez@gmail.com", ("312-555-0101", "312-555-0177"), True),  # phones differ
+        ("davidlopez@gmail.com", (None, None), True),  # no phones; cars and ZIPs differ
+        ("davidlopez77@gmail.com", (None, None), False),  # digits: the owner's own address
+    ],
+)
+def test_a_plain_email_alone_does_not_merge_namesakes(email: str, phones: tuple, vetoed: bool) -> None:
+    rows = [
+        _rec(record_id="A", first_name="David", last_name="Lopez", email_1=email, phone_1=phones[0],
+             vin_1="1HGCM82633A004352", address_line1="1 Elm St", postal_code="60601"),
+        _rec(record_id="B", first_name="David", last_name="Lopez", email_1=email, phone_1=phones[1],
+             vin_1="2T1BURHE0JC074512", address_line1="9 Oak St", postal_code="94110"),
+    ]
+    got = _vetoes(rows)[("A", "B")]
+    assert (got == "email_only_contradicted") is vetoed, got
+
+
 def test_clustering_is_independent_of_row_order() -> None:
     df = _sample(1200)
 

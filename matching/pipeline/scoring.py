@@ -323,7 +323,7 @@ VETOES = {
     "name_only": "nothing but the name agrees (no shared phone, email, VIN, key or address): possible match at most",
     "address_only_contradicted": "only the address agrees while phones and VINs both differ (father and son, roommates): possible match at most",
     "surname_changed": "different last names and no personal evidence (only shared or household values): possible match at most",
-    "email_only_contradicted": "only a plain email (no digits: a name spelled as an address) agrees while the phones differ (namesakes who both gave it): possible match at most",
+    "email_only_contradicted": "only a plain email (no digits: a name spelled as an address) agrees while the phones differ, or, with no phones to compare, the cars and ZIP codes differ (namesakes who both gave it): possible match at most",
     "identifier_only": "different last names and only a VIN or a key in common, no phone, email, address, identity number or date of birth (a resold car, a recycled key): possible match at most",
 }
 
@@ -366,7 +366,7 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
         w[ok] = model.weights(comp.name)[lv[ok]]
         if model.tf_adjust and comp.tf_column is not None:
             w += _tf_adjustment(prep, compared, model, comp.name)
-        field_weights[comp.name] = w
+        field_weights[comp.name] = w.astype(np.float32)  # for explanations: float32 halves 12 x n_pairs
         total += w
     probability = 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
     # Decisions and vetoes as small integers while the guards run (object strings only at
@@ -417,7 +417,12 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
             "email_only_contradicted",
             (compared.plain_email if compared.plain_email is not None else np.zeros(n, dtype=bool))
             & (lv["email"] == 0)
-            & (lv["phone"] == COMPARISON_BY_NAME["phone"].index("different"))
+            & (
+                (lv["phone"] == COMPARISON_BY_NAME["phone"].index("different"))
+                # No phone to compare, but the cars and the ZIP codes differ.
+                | ((lv["phone"] == MISSING) & (lv["vin"] == COMPARISON_BY_NAME["vin"].index("different"))
+                   & (lv["address"] == COMPARISON_BY_NAME["address"].index("different")))
+            )
             & ~np.isin(lv["vin"], [0, 1, 2]) & (lv["customer_key"] != 0) & ~same_address & ~identity,
             POSSIBLE,
         ),
