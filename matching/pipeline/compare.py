@@ -289,10 +289,16 @@ def _pairwise_coded(
 ) -> np.ndarray:
     """``func`` once per distinct pair of codes, :data:`MISSING` where a code is -1:
     ``func(uniques[x], uniques[y])`` over arrays of strings, or ``func(x, y, vocab)`` over
-    codes for comparisons marked :func:`_coded`. ``symmetric``: ``func`` is symmetric,
+    codes for comparisons marked :func:`_coded`. Equal codes are level 0 without asking
+    ``func`` (every comparison's first level is "exact"). ``symmetric``: ``func`` is symmetric,
     so (x, y) and (y, x) are one pair."""
     out = np.full(len(ca), MISSING, dtype=np.int8)
     ok = (ca >= 0) & (cb >= 0)
+    # Equal values are level 0 (exact) in every comparison: most candidate pairs share
+    # their last name, so only the others go through the distinct-pair machinery.
+    same = ok & (ca == cb)
+    out[same] = 0
+    ok &= ~same
     if not ok.any():
         return out
     vocab = uniques if isinstance(uniques, _Vocab) else _Vocab(uniques)
