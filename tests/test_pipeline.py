@@ -307,6 +307,39 @@ def test_a_plain_email_alone_does_not_merge_namesakes(email: str, phones: tuple,
     assert (got == "email_only_contradicted") is vetoed, got
 
 
+def test_an_address_one_typo_apart_is_evidence_not_name_only() -> None:
+    rows = [
+        _rec(record_id="A", first_name="Maria", last_name="Okafor", address_line1="12 Crest St", postal_code="60601"),
+        _rec(record_id="B", first_name="Maria", last_name="Okafor", address_line1="12 Crst St", postal_code="60601"),
+        _rec(record_id="C", first_name="Maria", last_name="Okafor", address_line1="48 Lake Ave", postal_code="60601"),
+    ]
+    got = _vetoes(rows)
+    assert got[("A", "B")] != "name_only"
+    assert got[("A", "C")] == "name_only"  # another street: namesakes, perhaps
+
+
+def test_a_date_of_birth_on_one_side_leaves_first_names_to_the_score() -> None:
+    # The original and a copy whose first name was replaced share the date of birth; a
+    # second copy without a date must not split them apart through the guard.
+    rows = [
+        {**_rec(record_id="O", first_name="Joel", last_name="Ryan", postal_code="3070"), "date_of_birth": "19720615"},
+        {**_rec(record_id="D1", first_name="Emalcene", last_name="Ryan", postal_code="3070"), "date_of_birth": "19720615"},
+        {**_rec(record_id="D2", first_name="Joel", last_name="Ryan", postal_code="3070"), "date_of_birth": None},
+    ]
+    prep = prepare(pd.DataFrame(rows))
+    pos = {r: i for i, r in enumerate(prep.record_ids)}
+    res = cluster(prep, np.array([pos["O"], pos["O"]]), np.array([pos["D1"], pos["D2"]]), np.array([20.0, 20.0]))
+    lab = dict(zip(prep.record_ids, res.labels))
+    assert lab["O"] == lab["D1"] == lab["D2"]
+    # Without any date, different first names stay a conflict.
+    for r in rows:
+        r["date_of_birth"] = None
+    prep = prepare(pd.DataFrame(rows))
+    res = cluster(prep, np.array([pos["O"], pos["O"]]), np.array([pos["D1"], pos["D2"]]), np.array([20.0, 20.0]))
+    lab = dict(zip(prep.record_ids, res.labels))
+    assert lab["O"] == lab["D2"] != lab["D1"]
+
+
 def test_clustering_is_independent_of_row_order() -> None:
     df = _sample(1200)
 

@@ -25,6 +25,7 @@ from matching.normalize.frame import EMAIL_COLUMNS, PHONE_COLUMNS, VIN_COLUMNS
 from matching.pipeline.blocking import _group_pairs
 from matching.pipeline.compare import (
     _code_levels,
+    _codes_of,
     _pairwise_on_distinct,
     _shared,
     _value_codes,
@@ -62,7 +63,12 @@ def conflicts(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     same_id = np.isin(_pairwise_on_distinct(norm["id_number"], a, b, _code_levels), [0, 1]) | (
         _pairwise_on_distinct(norm["dob"], a, b, _code_levels) == 0
     )
-    hard = ((first == FIRST_DIFFERENT) & ~same_id) | gen | (business[a] != business[b])
+    # A date of birth on one record only: whether the first names are one person's is
+    # left to the pair's own score (a file with dates replaces first names when it
+    # garbles them); without dates in the file nothing changes.
+    dob = _codes_of(prep, "dob")[0]
+    one_dated = (dob[a] >= 0) ^ (dob[b] >= 0)
+    hard = ((first == FIRST_DIFFERENT) & ~same_id & ~one_dated) | gen | (business[a] != business[b])
     # A suffix on one record only (Jr / nothing) is father and son as often as one man
     # who wrote his suffix once: the two may share a cluster only when they share a
     # phone or an email (not a placeholder) themselves, not through a chain of others.

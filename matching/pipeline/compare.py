@@ -205,6 +205,8 @@ class ComparedPairs:
     # Per pair: neither record has a suffix, but both belong to a family where one does
     # (see :func:`generation_marked`): father or son, unknown which.
     namesake_generations: np.ndarray | None = None
+    # Per pair: same ZIP and addresses one typo apart (not the same address key).
+    address_close: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.a)
@@ -492,6 +494,17 @@ def _code_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     if len(x):
         dist = process.cpdist(list(x), list(y), scorer=OSA.distance, workers=1)
         out[dist <= 1] = 1
+    out[x == y] = 0
+    return out
+
+
+def _address_typo(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Address keys (house number, street, ZIP) one edit apart, two for long ones: 1, else 2."""
+    out = np.full(len(x), 2, dtype=np.int8)
+    if len(x):
+        dist = process.cpdist(list(x), list(y), scorer=OSA.distance, workers=1)
+        shortest = np.minimum([len(t) for t in x], [len(t) for t in y])
+        out[dist <= np.where(shortest >= 16, 2, 1)] = 1
     out[x == y] = 0
     return out
 
@@ -1011,8 +1024,14 @@ def record_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> dict[str, np.
     addr[has_zip] = 3
     addr[has_zip & (za == zb)] = 2
     # Same address: "personal" until compare() profiles who lives there.
-    ka = key[a]
-    addr[(ka >= 0) & (ka == key[b])] = 0
+    ka, kb = key[a], key[b]
+    addr[(ka >= 0) & (ka == kb)] = 0
+    # Same ZIP, addresses one typo apart (12 Crst St / 12 Crest St, 26 / 62 Lance Hill):
+    # the same house written twice, as far as the guards are concerned.
+    near = np.nonzero(has_zip & (za == zb) & (ka >= 0) & (kb >= 0) & (ka != kb))[0]
+    close = np.zeros(len(a), dtype=bool)
+    if len(near):
+        close[near] = _pairwise_coded(ka[near], kb[near], _codes_of(prep, "address_key")[1], _address_typo) == 1
     company, company_values = _company_codes(prep)
     return {
         "first_name": first,
@@ -1024,6 +1043,7 @@ def record_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> dict[str, np.
         "date_of_birth": _coded_levels(prep, "dob", a, b, _code_levels),
         "id_number": _coded_levels(prep, "id_number", a, b, _code_levels),
         "_swapped": swapped,
+        "_address_close": close,
     }
 
 
@@ -1048,6 +1068,7 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
     levels.update(record_levels(prep, a, b))
     first = levels["first_name"]
     swapped = levels.pop("_swapped").astype(bool)
+    address_close = levels.pop("_address_close")
 
     # Two records are different people when their first names or generations differ.
     incompatible = (first == COMPARISON_BY_NAME["first_name"].index("different")) | (levels["suffix"] == 2)
@@ -1121,4 +1142,5 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
     return ComparedPairs(
         a=a, b=b, levels=levels, swapped=swapped, generation_ambiguous=gen_ambiguous, plain_email=plain_email,
         profiles=profiles, value_stats=value_stats, namesake_generations=namesakes,
+        address_close=address_close,
     )

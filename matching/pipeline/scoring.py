@@ -391,6 +391,8 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
         | (lv["customer_key"] == 0) | np.isin(lv["id_number"], [0, 1]) | np.isin(lv["date_of_birth"], [0, 1])
     )
     same_address = np.isin(lv["address"], [0, 1])
+    if compared.address_close is not None:
+        same_address |= compared.address_close  # one typo apart in the same ZIP
     evidence = identifying | same_address
     contradicted = (lv["phone"] == COMPARISON_BY_NAME["phone"].index("different")) & (
         lv["vin"] == COMPARISON_BY_NAME["vin"].index("different")
