@@ -502,6 +502,7 @@ def test_rule_keys_number_values_by_first_appearance() -> None:
             assert describe(wanted) == describe2(wanted)
 
 
+@pytest.mark.skipif(int(pd.__version__.split(".")[0]) < 3, reason="codes are kept under copy-on-write (pandas 3) only")
 def test_prepare_keeps_codes_that_factorize_norm() -> None:
     prep = prepare(_crowded_sample())
     kept = [c for c in prep.norm.columns if prep.codes(c) is not None]
@@ -519,6 +520,7 @@ def test_prepare_keeps_codes_that_factorize_norm() -> None:
     assert prep.codes("phone_1")[1] is prep.codes("phone_2")[1]
 
 
+@pytest.mark.skipif(int(pd.__version__.split(".")[0]) < 3, reason="codes are kept under copy-on-write (pandas 3) only")
 def test_changed_norm_column_disowns_its_codes() -> None:
     from matching.pipeline.prepare import Prepared
 
