@@ -130,7 +130,6 @@ SourceColumns = str | list[str]
 
 # pandas 3's default text dtype (Arrow-backed, NaN for missing).
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
-_PA_NULL = pa.scalar(None, pa.string())
 _BREAK = re.compile(r"\r\n|\r|\n")
 _BREAK_B = re.compile(rb"\r\n|\r|\n")
 
@@ -544,18 +543,21 @@ class _Reject:
 
 
 def _clean(array: AnyArray) -> AnyArray:
-    """Strip surrounding whitespace (the same characters as ``str.strip``); empty -> null."""
-    if array.type != pa.string():
+    """Strip surrounding whitespace (the same characters as ``str.strip``); empty -> null.
+
+    Large strings stay large (pandas keeps its text so: no cast there and back); any other
+    type becomes ``string``."""
+    if array.type != pa.string() and array.type != pa.large_string():
         array = array.cast(pa.string())
     trimmed = pc.utf8_trim_whitespace(array)
     if isinstance(trimmed, pa.ChunkedArray):
-        return pa.chunked_array([_empty_to_null(c) for c in trimmed.chunks], type=pa.string())
+        return pa.chunked_array([_empty_to_null(c) for c in trimmed.chunks], type=trimmed.type)
     return _empty_to_null(trimmed)
 
 
 def _empty_to_null(array: pa.Array) -> pa.Array:
     if array.null_count:
-        return pc.if_else(pc.equal(pc.binary_length(array), 0), _PA_NULL, array)
+        return pc.if_else(pc.equal(pc.binary_length(array), 0), pa.scalar(None, array.type), array)
     # No nulls yet: reuse the offsets and data and take the validity bitmap from
     # "length > 0" (a boolean array's data buffer is a bitmap): no string copy.
     present = pc.greater(pc.binary_length(array), 0)
@@ -563,9 +565,10 @@ def _empty_to_null(array: pa.Array) -> pa.Array:
     if not missing:
         return array
     if present.offset != 0 or present.null_count:
-        return pc.if_else(present, array, _PA_NULL)
+        return pc.if_else(present, array, pa.scalar(None, array.type))
     _, offsets, data = array.buffers()
-    return pa.StringArray.from_buffers(
+    kind = pa.LargeStringArray if array.type == pa.large_string() else pa.StringArray
+    return kind.from_buffers(
         len(array), offsets, data, present.buffers()[1], missing, array.offset
     )
 
@@ -576,9 +579,18 @@ def _join(arrays: list[AnyArray]) -> AnyArray:
     # so join pairwise and let if_else pick the side that is present.
     result = arrays[0]
     for other in arrays[1:]:
-        both = pc.binary_join_element_wise(result, other, " ")
+        both = pc.binary_join_element_wise(result, other, pa.scalar(" ", result.type))
         result = pc.if_else(pc.is_null(result), other, pc.if_else(pc.is_null(other), result, both))
     return result
+
+
+def _strictly_increasing(values: AnyArray) -> bool:
+    """True when the (non-null) texts are in strictly increasing order, so all distinct:
+    exports usually come sorted by id, and one comparison pass is much cheaper than
+    hashing every id."""
+    if len(values) < 2 or values.null_count:
+        return len(values) < 2 and not values.null_count
+    return bool(pc.all(pc.less(values.slice(0, len(values) - 1), values.slice(1))).as_py())
 
 
 def _valid_mask(array: AnyArray) -> np.ndarray:
@@ -586,7 +598,7 @@ def _valid_mask(array: AnyArray) -> np.ndarray:
 
 
 def _to_series(array: AnyArray, index: pd.Index) -> pd.Series:
-    values = array.to_pandas(types_mapper={pa.string(): _STR}.get)
+    values = array.to_pandas(types_mapper={pa.string(): _STR, pa.large_string(): _STR}.get)
     return pd.Series(
         values.array if isinstance(values, pd.Series) else values, index=index, dtype=_STR
     )
@@ -643,7 +655,7 @@ def _build(
         )
     if keep.any():
         kept_ids = ids if keep.all() else ids.filter(pa.array(keep))
-        if len(pc.unique(kept_ids)) != len(kept_ids):
+        if not _strictly_increasing(kept_ids) and len(pc.unique(kept_ids)) != len(kept_ids):
             positions = np.flatnonzero(keep)
             id_values = pd.Series(kept_ids.to_numpy(zero_copy_only=False), dtype=object)
             dup = id_values.duplicated(keep="first").to_numpy()
@@ -716,9 +728,24 @@ def _build(
     )
 
 
+def _may_hold_nul(column: AnyArray) -> bool:
+    """False when no string data buffer of ``column`` holds a NUL byte (a byte scan, far
+    cheaper than a per-row search); True means "look row by row" (the byte may also sit
+    outside the rows a sliced array uses)."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    for chunk in chunks:
+        buffers = chunk.buffers()
+        data = buffers[2] if len(buffers) > 2 else None
+        if data is not None and data.size and not np.frombuffer(data, dtype=np.uint8).all():
+            return True
+    return False
+
+
 def _nul_rows(columns: list[AnyArray], names: list[str]) -> dict[int, str]:
     bad: dict[int, str] = {}
     for name, column in zip(names, columns, strict=True):
+        if not _may_hold_nul(column):
+            continue  # the usual case: no NUL anywhere in the column
         hit = pc.fill_null(pc.match_substring(column, "\x00"), False)
         for i in np.flatnonzero(np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)):
             bad.setdefault(int(i), f"NUL byte in field {name!r}")
@@ -780,15 +807,38 @@ def _cell_text(value: Any) -> str | None:
     return str(value)
 
 
-def _frame_column(series: pd.Series) -> pa.Array:
+def _arrow_column(series: pd.Series) -> AnyArray | None:
+    """The Arrow text data behind a pyarrow-backed text column (pandas 3's default ``str``,
+    ``string[pyarrow]`` or ``ArrowDtype`` text), else None."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype):
+        if dtype.storage != "pyarrow":
+            return None
+    elif not (
+        isinstance(dtype, pd.ArrowDtype)
+        and (pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype))
+    ):
+        return None
+    data = series.array.__arrow_array__()
+    return data if pa.types.is_string(data.type) or pa.types.is_large_string(data.type) else None
+
+
+def _frame_column(series: pd.Series) -> AnyArray:
+    """A source column as cleaned Arrow text (see :func:`_cell_text`)."""
+    data = _arrow_column(series)
+    if data is not None:
+        # Already Arrow text: clean it as it is. Going through Python strings (astype
+        # object, then back to Arrow) made one object per cell for nothing.
+        return _clean(data)
     if isinstance(series.dtype, pd.StringDtype) or pd.api.types.infer_dtype(
         series, skipna=True
     ) in ("string", "empty"):
         try:
-            return _clean(pa.array(series.astype(object), type=pa.string(), from_pandas=True))
+            return _clean(pa.array(series.astype(object), type=pa.large_string(), from_pandas=True))
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass
-    return _clean(pa.array(map_distinct(series, _cell_text), type=pa.string(), from_pandas=True))
+    # Large strings, as the Arrow-backed columns are: all columns of a frame share one type.
+    return _clean(pa.array(map_distinct(series, _cell_text), type=pa.large_string(), from_pandas=True))
 
 
 def _read_frame(df: pd.DataFrame, mapping: Any, id_column: str | None, where: str) -> Export:
@@ -1047,7 +1097,8 @@ def _parse_region(data: bytes, start: int, first_line: int, width: int, delimite
                     invalid_row_handler=on_invalid,
                 ),
                 convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(names, pa.string()),
+                    # Large strings: what pandas keeps, so no cast when the records are made.
+                    column_types=dict.fromkeys(names, pa.large_string()),
                     null_values=[],
                     strings_can_be_null=False,
                     quoted_strings_can_be_null=False,
@@ -1301,14 +1352,14 @@ def _assemble(
         spans.append(region.spans)
     if recovered:
         for i in range(width):
-            chunks[i].append(pa.array([r[2][i] for r in recovered], type=pa.string()))
+            chunks[i].append(pa.array([r[2][i] for r in recovered], type=pa.large_string()))
         if pad:
-            chunks[width].append(pa.array([""] * len(recovered), type=pa.string()))
+            chunks[width].append(pa.array([""] * len(recovered), type=pa.large_string()))
         lines.append(np.array([r[0] for r in recovered], dtype=np.int64))
         spans.append(np.array([r[1] for r in recovered], dtype=np.int64))
     all_lines = np.concatenate(lines) if lines else np.zeros(0, np.int64)
     all_spans = np.concatenate(spans) if spans else np.zeros(0, np.int64)
-    raw_columns = [pa.chunked_array(c, type=pa.string()) for c in chunks]
+    raw_columns = [pa.chunked_array(c, type=pa.large_string()) for c in chunks]
     if len(all_lines) > 1 and not (np.diff(all_lines) > 0).all():
         order = np.argsort(all_lines, kind="stable")
         raw_columns = [c.take(pa.array(order)) for c in raw_columns]
@@ -1333,12 +1384,44 @@ _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 def write_csv_safe(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write ``df`` (without its index) as a CSV that is safe to open in a spreadsheet:
     text that a spreadsheet could run as a formula gets a leading ``'`` (the rule is in
-    the module docstring). UTF-8 with a BOM, CRLF line ends."""
-    safe = pd.DataFrame({i: _escape_column(df.iloc[:, i]) for i in range(df.shape[1])})
-    safe.columns = [_escape_text(str(c)) for c in df.columns]
-    # CRLF (RFC 4180, what Excel writes) also makes the csv module quote every field that
-    # holds a CR or LF; with "\n" Python 3.11 leaves a lone CR unquoted.
-    safe.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    the module docstring). UTF-8 with a BOM, CRLF line ends.
+
+    The bytes are exactly those ``DataFrame.to_csv`` writes for the escaped frame
+    (minimal quoting as the csv module does it: fields holding ``,`` ``"`` CR or LF are
+    quoted; floats as numpy prints them; missing values empty), but built with Arrow and
+    numpy a block of rows at a time (see :func:`_block_bytes`), so millions of rows take
+    seconds and only one block is held as text at once. A frame with a column of another
+    dtype (time zones, periods, mixed objects...) goes through pandas instead, slowly.
+    """
+    columns = [df.iloc[:, i] for i in range(df.shape[1])]
+    kinds = [_csv_kind(col) for col in columns]
+    if not columns or None in kinds:
+        _write_csv_pandas(df, path)
+        return
+    # A category's labels are formatted once for all blocks.
+    labels = [_category_labels(col) if kind == "category" else None for kind, col in zip(kinds, columns, strict=True)]
+    header = io.StringIO()
+    # The csv module's own quoting for the few header cells (pandas writes them with it too).
+    csv.writer(header, lineterminator="\r\n").writerow([_escape_text(str(c)) for c in df.columns])
+    from concurrent.futures import ThreadPoolExecutor
+
+    with open(path, "wb") as fh, ThreadPoolExecutor(max_workers=1) as writer:
+        fh.write(codecs.BOM_UTF8)
+        fh.write(header.getvalue().encode("utf-8"))
+        # A block is written by another thread while the next one is built: the write
+        # releases the GIL, and waiting for the disk then overlaps the work.
+        pending = None
+        for start in range(0, len(df), _CSV_BLOCK_ROWS):
+            fields = [
+                _csv_field(kind, col.iloc[start : start + _CSV_BLOCK_ROWS], label)
+                for kind, col, label in zip(kinds, columns, labels, strict=True)
+            ]
+            block = _block_bytes(fields)
+            if pending is not None:
+                pending.result()  # in order, and at most two blocks held
+            pending = writer.submit(fh.write, block)
+        if pending is not None:
+            pending.result()
 
 
 def _escape_text(value: str) -> str:
@@ -1350,8 +1433,13 @@ def _escape_text(value: str) -> str:
 
 
 def _escape_column(series: pd.Series) -> pd.Series:
+    """``series`` (index reset) with every text value escaped by :func:`_escape_text`;
+    numbers, booleans and missing values as they are."""
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         return series.reset_index(drop=True)  # numbers are never formulas
+    if _csv_kind(series) == "text":
+        escaped = _escape_arrow(_text_array(series))
+        return pd.Series(escaped.to_numpy(zero_copy_only=False), dtype=object)  # None where missing
     return (
         series.map(lambda v: _escape_text(v) if isinstance(v, str) else v)
         .astype(object)
@@ -1363,3 +1451,316 @@ def write_rejects(rejects: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write rejects (``line, record_id, reason, raw``) with :func:`write_csv_safe`: their
     raw text comes straight from the export and may hold formulas."""
     write_csv_safe(rejects, path)
+
+
+# Helpers of write_csv_safe --------------------------------------------------------------
+
+#: Rows turned into text and written at a time: bounds what is held in memory (about
+#: 30 MB of text for a block of scored pairs).
+_CSV_BLOCK_ROWS = 1 << 17
+#: Adjacent coded columns are written as one piece while the combinations of their
+#: values (all of them, used or not) are at most this many (see :func:`_block_bytes`).
+_CSV_MAX_COMBINATIONS = 4096
+
+#: Every character ``str.isspace`` accepts, which ``str.lstrip()`` removes (a test checks
+#: this against Python's own table).
+_SPACE_CHARS = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+#: RE2 for :func:`_escape_text`'s "risky": a tab or CR first, or = + - @ after any spaces.
+_RISKY_RE2 = "^(?:[\t\r]|[" + "".join(f"\\x{{{ord(c):x}}}" for c in _SPACE_CHARS) + "]*[=+\\-@])"
+#: RE2 for :data:`_PLAIN_NUMBER` on ASCII text (where Python's ``\d`` is ``[0-9]``).
+_PLAIN_ASCII_RE2 = r"^[+-]?[0-9]+(?:\.[0-9]+)?$"
+#: First bytes a risky text can start with: = + - @, an ASCII space, or any non-ASCII
+#: lead byte (some Unicode spaces). Texts starting otherwise are never escaped, so only
+#: the few others go through the regexes.
+_RISKY_FIRST_BYTE = np.zeros(256, dtype=bool)
+_RISKY_FIRST_BYTE[[ord(c) for c in "=+-@" + _SPACE_CHARS if ord(c) < 128]] = True
+_RISKY_FIRST_BYTE[128:] = True
+#: The bytes that make the csv module quote a field (with CRLF line ends): " , CR LF.
+_QUOTE_BYTES = b'",\r\n'
+#: The inferred dtypes of categories written from their values (others go through pandas).
+_CATEGORY_KINDS = frozenset({"string", "empty", "integer", "floating", "mixed-integer-float"})
+_MASKED_INTS = (pd.Int8Dtype, pd.Int16Dtype, pd.Int32Dtype, pd.Int64Dtype,
+                pd.UInt8Dtype, pd.UInt16Dtype, pd.UInt32Dtype, pd.UInt64Dtype)
+
+
+@dataclass
+class _Field:
+    """One column of a block as CSV fields (escaped and quoted, missing = empty): either
+    ``text``, a field per row, or ``codes`` (-1 = missing) into the fields ``labels``."""
+
+    text: pa.Array | None = None
+    codes: np.ndarray | None = None
+    labels: pa.Array | None = None
+
+
+def _csv_kind(series: pd.Series) -> str | None:
+    """How :func:`write_csv_safe` turns ``series`` into text, or None for "through pandas"."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        inferred = pd.api.types.infer_dtype(dtype.categories, skipna=True)
+        return "category" if inferred in _CATEGORY_KINDS else None
+    if isinstance(dtype, pd.StringDtype):
+        return "text"
+    if isinstance(dtype, pd.ArrowDtype):
+        t = dtype.pyarrow_dtype
+        return "text" if pa.types.is_string(t) or pa.types.is_large_string(t) else None
+    if isinstance(dtype, pd.BooleanDtype):
+        return "bool"
+    if isinstance(dtype, _MASKED_INTS):
+        return "int"
+    if not isinstance(dtype, np.dtype):
+        return None
+    if dtype.kind in "biufM":
+        return {"b": "bool", "i": "int", "u": "int", "f": "float", "M": "datetime"}[dtype.kind]
+    if dtype.kind == "O" and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        return "text"
+    return None
+
+
+def _csv_field(kind: str, series: pd.Series, labels: pa.Array | None) -> _Field:
+    """The CSV fields of ``series``, one block of rows of a column of this ``kind``.
+    Numbers, booleans and categories come as codes into their few distinct labels: each
+    label is formatted once, and runs of such columns are written together."""
+    if kind == "text":
+        return _Field(text=_quote_text(_escape_arrow(_text_array(series))).fill_null(""))
+    if kind == "datetime":
+        return _Field(text=_datetime_text(series.to_numpy()))
+    if kind == "category":
+        return _Field(codes=series.cat.codes.to_numpy(), labels=labels)
+    if kind == "bool":
+        values = series.to_numpy(dtype=np.int8, na_value=-1) if series.hasnans else series.to_numpy(dtype=np.int8)
+        return _Field(codes=values, labels=pa.array(["False", "True"], pa.large_string()))
+    if kind == "int":
+        encoded = pc.dictionary_encode(pa.array(series))
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        return _Field(codes=codes, labels=pc.cast(encoded.dictionary, pa.large_string()))
+    values = np.ascontiguousarray(series.to_numpy())  # float
+    # Distinct bit patterns, not values: -0.0 prints differently from 0.0.
+    encoded = pc.dictionary_encode(pa.array(values.view(f"i{values.dtype.itemsize}")))
+    distinct = encoded.dictionary.to_numpy().view(values.dtype)
+    return _Field(codes=encoded.indices.to_numpy(), labels=_format_floats(distinct))
+
+
+def _category_labels(series: pd.Series) -> pa.Array:
+    """A categorical column's categories as CSV fields."""
+    return _quote_text(pa.array(_object_cells(np.asarray(series.cat.categories, dtype=object)), pa.large_string()))
+
+
+def _block_bytes(fields: list[_Field]) -> memoryview:
+    """The CSV text of one block of rows: every row's fields, commas between, CRLF after.
+
+    The output is gathered by one Arrow ``take`` from a pool of pieces: the text fields,
+    and for each run of adjacent coded columns every combination of their labels, with
+    the separators around them (a run grows while its combinations stay few: for scored
+    pairs a handful of pieces stand for 25 columns of levels and weights). Separators
+    between two text fields, or after a last one, are pieces of their own.
+    """
+    n = len(fields[0].text) if fields[0].text is not None else len(fields[0].codes)
+    if len(fields) == 1:
+        # The csv module quotes the only field of a row when it is empty (else the line
+        # would read as blank).
+        fields = [_empty_quoted(fields[0])]
+    last = len(fields) - 1
+    pool: list[pa.Array] = [pa.array([",", "\r\n"], pa.large_string())]
+    size = 2
+    pieces: list[np.ndarray | int] = []  # per row: an index into the pool, or one for all rows
+    i = 0
+    while i < len(fields):
+        if fields[i].text is not None:
+            pool.append(fields[i].text)
+            pieces.append(np.arange(size, size + n, dtype=np.int32))
+            size += n
+            if i == last or fields[i + 1].text is not None:
+                pieces.append(1 if i == last else 0)
+            i += 1
+            continue
+        # A run of coded columns: one piece per row, from the combinations of labels.
+        run = [i]
+        combinations = len(fields[i].labels) + 1
+        while run[-1] < last and fields[run[-1] + 1].codes is not None and \
+                combinations * (len(fields[run[-1] + 1].labels) + 1) <= _CSV_MAX_COMBINATIONS:
+            combinations *= len(fields[run[-1] + 1].labels) + 1
+            run.append(run[-1] + 1)
+        code = np.full(n, size, dtype=np.int32)
+        parts = [_lstr(",")] if i > 0 and fields[i - 1].text is not None else []
+        stride = combinations
+        for j in run:
+            f = fields[j]
+            k = len(f.labels) + 1  # the labels, then "missing" (empty)
+            stride //= k
+            digit = f.codes.astype(np.int32)
+            digit %= k  # -1 (missing) -> k - 1
+            digit *= stride
+            code += digit
+            labels = pc.binary_join_element_wise(pa.concat_arrays([f.labels.cast(pa.large_string()), _EMPTY]),
+                                                 _lstr("\r\n" if j == last else ","), _lstr(""))
+            parts.append(labels.take(pa.array(np.arange(combinations, dtype=np.int32) // stride % k)))
+        pool.append(pc.binary_join_element_wise(*parts, _lstr("")) if len(parts) > 1 else parts[0])
+        pieces.append(code)
+        size += combinations
+        i = run[-1] + 1
+    index = np.empty((n, len(pieces)), dtype=np.int32)
+    for j, piece in enumerate(pieces):
+        index[:, j] = piece
+    rows = pa.concat_arrays(pool).take(pa.array(index.ravel()))
+    # The pieces lie back to back in the value buffer: a view of it, no copy.
+    offsets, _ = _offsets_and_data(rows)
+    return memoryview(rows.buffers()[2])[int(offsets[0]) : int(offsets[-1])] if len(rows) else memoryview(b"")
+
+
+def _empty_quoted(field: _Field) -> _Field:
+    """``field`` with empty fields written ``""``."""
+    if field.text is not None:
+        return _Field(text=pc.if_else(pc.equal(field.text, ""), _lstr('""'), field.text))
+    labels = pc.if_else(pc.equal(field.labels, ""), _lstr('""'), field.labels.cast(pa.large_string()))
+    # Missing values become a label of their own.
+    codes = np.where(field.codes < 0, len(labels), field.codes)
+    return _Field(codes=codes, labels=pa.concat_arrays([labels, pa.array(['""'], pa.large_string())]))
+
+
+def _text_array(series: pd.Series) -> pa.Array:
+    """The text values of ``series`` as one Arrow large_string array (missing = null)."""
+    if series.dtype == object:
+        arr = pa.array(series.to_numpy(), type=pa.large_string(), from_pandas=True)
+    else:
+        arr = pa.array(series)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.large_string())
+
+
+def _offsets_and_data(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Numpy views of a string array's offsets (one per value, plus the end) and bytes."""
+    bufs = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    if not len(arr) or bufs[1] is None:
+        return np.zeros(len(arr) + 1, dtype=width), np.zeros(0, dtype=np.uint8)
+    offsets = np.frombuffer(bufs[1], dtype=width)[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, dtype=np.uint8)
+    return offsets, data
+
+
+def _escape_arrow(arr: pa.Array) -> pa.Array:
+    """:func:`_escape_text` of every value of a string array (nulls stay null)."""
+    offsets, data = _offsets_and_data(arr)
+    starts = offsets[:-1]
+    nonempty = offsets[1:] > starts
+    first = np.zeros(len(arr), dtype=np.uint8)
+    first[nonempty] = data[starts[nonempty]]
+    candidates = np.flatnonzero(_RISKY_FIRST_BYTE[first] & nonempty)
+    if not len(candidates):
+        return arr
+    sub = arr.take(pa.array(candidates))
+    escape = _bools(pc.match_substring_regex(sub, _RISKY_RE2)) & ~_bools(pc.match_substring_regex(sub, _PLAIN_ASCII_RE2))
+    # Python's \d takes every Unicode digit: the rare risky non-ASCII texts are checked by
+    # _PLAIN_NUMBER itself, so "plain number" means exactly what it does in _escape_text.
+    for k in np.flatnonzero(escape & ~_bools(pc.string_is_ascii(sub))):
+        escape[k] = not _PLAIN_NUMBER.fullmatch(sub[int(k)].as_py())
+    if not escape.any():
+        return arr
+    mask = np.zeros(len(arr), dtype=bool)
+    mask[candidates[escape]] = True
+    escaped = pc.binary_join_element_wise(_lstr("'"), sub.filter(pa.array(escape)), _lstr(""))
+    return pc.replace_with_mask(arr, pa.array(mask), escaped)
+
+
+def _quote_text(arr: pa.Array) -> pa.Array:
+    """A string array with each value holding " , CR or LF quoted as the csv module
+    quotes it: in quotes, inner quotes doubled (nulls stay null)."""
+    arr = arr.cast(pa.large_string())
+    offsets, data = _offsets_and_data(arr)
+    data = data[offsets[0] : offsets[-1]] if len(offsets) else data[:0]
+    # A scan of the bytes (UTF-8 never hides an ASCII byte in another character) spares
+    # the regex for the columns that need no quoting at all, the usual case.
+    if not any((data == b).any() for b in _QUOTE_BYTES):
+        return arr
+    needs = pc.fill_null(pc.match_substring_regex(arr, '[,"\r\n]'), False)
+    inner = pc.replace_substring(arr.filter(needs), '"', '""')
+    return pc.replace_with_mask(arr, needs, pc.binary_join_element_wise(_lstr('"'), inner, _lstr('"'), _lstr("")))
+
+
+def _lstr(value: str) -> pa.Scalar:
+    """A large_string scalar (the kernels want one string type throughout)."""
+    return pa.scalar(value, pa.large_string())
+
+
+#: The label of a missing value: an empty field.
+_EMPTY = pa.array([""], pa.large_string())
+
+
+def _bools(arr: pa.Array) -> np.ndarray:
+    """A boolean Arrow array as numpy (null is False)."""
+    return arr.fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def _format_floats(values: np.ndarray) -> pa.Array:
+    """``values.astype(str)`` (NaN empty), as pandas writes floats, as Arrow text: mostly
+    by Arrow's cast, about ten times faster. Both print the shortest digits that read back
+    as the same float; they differ in layout only: numpy writes ``1.0`` where Arrow writes
+    ``1``, and switches to an exponent below 1e-4 and from 1e16 where Arrow has its own
+    rule. So Arrow's text is kept where it is positional and numpy's would be too (``.0``
+    added to whole numbers), and numpy formats the rest (exponents, inf, nan: rare in
+    weights; narrower floats)."""
+    if values.dtype != np.float64:  # numpy has other thresholds for narrower floats
+        return pa.array(np.where(np.isnan(values), "", values.astype(str)), pa.large_string())
+    text = pc.cast(pa.array(values), pa.large_string())
+    magnitude = np.abs(values)
+    arrow_ok = ((magnitude >= 1e-4) & (magnitude < 1e16)) | (values == 0)
+    arrow_ok &= ~_bools(pc.match_substring(text, "e"))
+    whole = arrow_ok & ~_bools(pc.match_substring(text, "."))
+    if whole.any():
+        text = pc.replace_with_mask(
+            text, pa.array(whole), pc.binary_join_element_wise(text.filter(pa.array(whole)), _lstr(".0"), _lstr(""))
+        )
+    if not arrow_ok.all():
+        others = values[~arrow_ok].astype(str)
+        others[np.isnan(values[~arrow_ok])] = ""  # pandas writes NaN as an empty field
+        text = pc.replace_with_mask(text, pa.array(~arrow_ok), pa.array(others, pa.large_string()))
+    return text
+
+
+def _datetime_text(values: np.ndarray) -> pa.Array:
+    """Naive datetimes as ``str(pd.Timestamp)``: ``2024-01-31 09:05:00``, with the
+    fraction of a second only where there is one; NaT empty."""
+    seconds = values.astype("datetime64[s]")
+    nat = np.isnat(values)
+    # Arrow formats whole seconds of four-digit years; str() the rare others.
+    plain = nat | (
+        (seconds == values)
+        & (seconds >= np.datetime64("1000-01-01", "s"))
+        & (seconds <= np.datetime64("9999-12-31T23:59:59", "s"))
+    )
+    # numpy's ISO text with a space for the "T": several times faster than pc.strftime.
+    iso = pa.array(np.datetime_as_string(seconds, unit="s"), pa.large_string())
+    text = pc.if_else(pa.array(nat), _lstr(""), pc.utf8_replace_slice(iso, 10, 11, " "))
+    others = np.flatnonzero(~plain)
+    if len(others):
+        mask = np.zeros(len(values), dtype=bool)
+        mask[others] = True
+        text = pc.replace_with_mask(
+            text, pa.array(mask), pa.array([str(pd.Timestamp(v)) for v in values[others]], pa.large_string())
+        )
+    return text.fill_null("")
+
+
+def _object_cells(values: np.ndarray) -> list[str]:
+    """Python values as the csv module writes them after :func:`_escape_column` (text
+    escaped; floats by ``repr``, other values by ``str``; missing empty). For a few values."""
+    missing = pd.isna(values)
+    return [
+        "" if na else _escape_text(v) if isinstance(v, str) else repr(v) if isinstance(v, float) else str(v)
+        for v, na in zip(values, missing, strict=True)
+    ]
+
+
+def _write_csv_pandas(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """:func:`write_csv_safe` through ``DataFrame.to_csv``, for dtypes the fast path does
+    not handle (per-cell Python: slow for millions of rows)."""
+    safe = pd.DataFrame({i: _escape_column(df.iloc[:, i]) for i in range(df.shape[1])})
+    safe.columns = [_escape_text(str(c)) for c in df.columns]
+    # CRLF (RFC 4180, what Excel writes) also makes the csv module quote every field that
+    # holds a CR or LF; with "\n" Python 3.11 leaves a lone CR unquoted.
+    safe.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")

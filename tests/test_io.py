@@ -7,9 +7,11 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -557,6 +559,37 @@ def test_dataframe_input(tmp_path: Path) -> None:
     from_parquet = read_export(path)
     pd.testing.assert_frame_equal(from_parquet.records, records)
     pd.testing.assert_frame_equal(from_parquet.rejects, export.rejects)
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [object, pd.StringDtype("python"), pd.StringDtype("pyarrow"),
+     # "str" is pandas 3's default text dtype; in pandas 2 it is numpy text (None -> "None").
+     pytest.param("str", marks=pytest.mark.skipif(int(pd.__version__.split(".")[0]) < 3, reason="pandas 2: numpy str")),
+     pd.ArrowDtype(pa.string()), pd.ArrowDtype(pa.large_string())],
+)
+def test_dataframe_text_columns_read_alike_whatever_their_dtype(dtype: Any) -> None:
+    # Arrow-backed text is cleaned as it is (no round trip through Python strings): the
+    # records, rejects and their raw text must be those of an object column.
+    cells = {
+        "id": ["b", "a", " c ", "d", "", "a", "e"],
+        "first": [" Ann ", "", None, "Bo\x00b", "x", "dup", "\u00a0Eve\u3000"],
+        "last": ["Lee", "  ", "Kim", "Ng", "y", "z", None],
+    }
+    reference = read_export(pd.DataFrame(cells, dtype=object))
+    export = read_export(pd.DataFrame({k: pd.array(v, dtype=dtype) for k, v in cells.items()}))
+    pd.testing.assert_frame_equal(export.records, reference.records)
+    pd.testing.assert_frame_equal(export.rejects, reference.rejects)
+    assert export.records["first_name"].tolist() == ["Ann", np.nan, np.nan, "Eve"]
+    assert export.rejects["reason"].str.split(" ").str[0].tolist() == ["NUL", "empty", "duplicate"]
+
+
+def test_sorted_and_unsorted_ids_find_the_same_duplicates() -> None:
+    ids = [f"R{i:03d}" for i in range(50)]
+    for order in (ids, ids[::-1], ids[:25] + ids[24:]):
+        export = read_export(pd.DataFrame({"id": order}))
+        dup = len(order) - len(set(order))
+        assert len(export.rejects) == dup and len(export.records) == len(set(order))
 
 
 def test_rejects_path_is_written_safely(tmp_path: Path) -> None:
