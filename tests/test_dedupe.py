@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -148,3 +150,150 @@ def test_progress_bar_ticks_every_stage_and_changes_nothing(capsys) -> None:
     assert f"{len(STAGES)}/{len(STAGES)}" in err
     assert "stage" not in capsys.readouterr().out
     pd.testing.assert_frame_equal(quiet.clusters, loud.clusters)
+
+
+# --------------------------------------------------------------------------------------
+# write_run and the vectorized writers: the same bytes as the per-cell code they replace
+# --------------------------------------------------------------------------------------
+
+
+def test_summary_records_the_write_time(run_dir: Path) -> None:
+    timings = json.loads((run_dir / "summary.json").read_text())["timings"]
+    from matching.pipeline.dedupe import STAGES
+
+    assert list(timings) == [*STAGES, "write"]
+    assert timings["write"] > 0
+
+
+def _reference_csv(df: pd.DataFrame, path: Path) -> None:
+    """write_csv_safe as it was: every cell through _escape_text, then DataFrame.to_csv."""
+    from matching.io import _escape_text
+
+    def column(series: pd.Series) -> pd.Series:
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            return series.reset_index(drop=True)
+        return series.map(lambda v: _escape_text(v) if isinstance(v, str) else v).astype(object).reset_index(drop=True)
+
+    safe = pd.DataFrame({i: column(df.iloc[:, i]) for i in range(df.shape[1])})
+    safe.columns = [_escape_text(str(c)) for c in df.columns]
+    safe.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+
+
+_NASTY = ["a", "Z", "1", "0", ".", ",", '"', "'", "\r", "\n", "\t", " ", "=", "+", "-", "@", "é", "\u0663",
+          "\xa0", "\u3000", "\x1c", "\u2028", "\U0001f600", "\x85", "e", "\ue000", "\ue003"]
+
+
+def _random_frame(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    def text() -> str:
+        return "".join(rng.choice(_NASTY, size=int(rng.choice([0, 1, 2, 3, 5, 8]))))
+
+    nan_ns = np.datetime64("NaT")
+    base = np.datetime64("2011-09-08T14:50:58", "ns")
+    cols: dict[str, Any] = {
+        "obj": pd.Series([None if rng.random() < 0.2 else text() for _ in range(n)], dtype=object),
+        "str": pd.Series([None if rng.random() < 0.2 else text() for _ in range(n)], dtype=pd.StringDtype()),
+        "number_like": pd.Series(rng.choice(["+1", "-5", "3.25", "+13105550100", "-", "-\u0663", "+1.", " -1", "=1"], n)),
+        "float": np.round(rng.choice([rng.normal(0, 10), 0.0, -0.0, np.nan, 1e16, 1e15, 1.5e-5, np.inf, 123.0], n)
+                          + rng.normal(0, 1, n) * rng.choice([0, 1], n), 4),
+        "float32": rng.normal(0, 10, n).astype(np.float32),
+        "int": rng.integers(-10**12, 10**12, n),
+        "int8": rng.integers(-100, 100, n).astype(np.int8),
+        "bool": rng.random(n) < 0.5,
+        "Int64": pd.array([None if rng.random() < 0.3 else int(v) for v in rng.integers(-99, 99, n)], dtype="Int64"),
+        "boolean": pd.array([None if rng.random() < 0.3 else bool(v) for v in rng.random(n) < 0.5], dtype="boolean"),
+        "cat": pd.Categorical.from_codes(rng.integers(-1, 4, n), categories=["x", "=y", "a,b", ""]),
+        "cat_float": pd.Categorical(rng.choice([1.5, 2.0, np.nan, -3.25], n)),
+        "when": np.where(rng.random(n) < 0.1, nan_ns,
+                         base + rng.choice([0, 3600 * 10**9, -60 * 365 * 86400 * 10**9, 1500], n).astype("timedelta64[ns]")),
+    }
+    names = list(cols)
+    picked = rng.choice(names, size=int(rng.integers(1, 7)))
+    return pd.DataFrame({f"{c}{i}" if rng.random() < 0.7 else text(): cols[c] for i, c in enumerate(picked)})
+
+
+@pytest.mark.parametrize("block_rows, combinations", [(7, 4096), (5, 3), (100_000, 1)])
+def test_write_csv_safe_writes_what_pandas_wrote(tmp_path: Path, monkeypatch, block_rows: int, combinations: int) -> None:
+    import matching.io as mio
+
+    monkeypatch.setattr(mio, "_CSV_BLOCK_ROWS", block_rows)
+    monkeypatch.setattr(mio, "_CSV_MAX_COMBINATIONS", combinations)
+    rng = np.random.default_rng(block_rows)
+    for _ in range(60):
+        df = _random_frame(rng, int(rng.choice([0, 1, 2, 9, 40])))
+        mio.write_csv_safe(df, tmp_path / "new.csv")
+        _reference_csv(df, tmp_path / "old.csv")
+        assert (tmp_path / "new.csv").read_bytes() == (tmp_path / "old.csv").read_bytes(), df.dtypes.to_dict()
+
+
+def test_spaces_are_the_ones_lstrip_removes() -> None:
+    from matching.io import _SPACE_CHARS
+
+    assert set(_SPACE_CHARS) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+
+
+def test_floats_are_formatted_as_numpy_does() -> None:
+    from matching.io import _format_floats
+
+    rng = np.random.default_rng(0)
+    n = 200_000
+    for values in (rng.normal(0, 10, n), np.round(rng.normal(0, 10, n), 4), np.round(rng.random(n), 6),
+                   np.exp(rng.uniform(-50, 50, n)) * rng.choice([-1, 1], n), rng.integers(-10**17, 10**17, n) / 1.0,
+                   rng.integers(0, 2**63, n, dtype=np.uint64).view(np.float64),
+                   np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-4, 9.999999999999999e-05, 1e16, 5e-324, 0.1])):
+        expected = values.astype(str).astype(object)
+        expected[np.isnan(values)] = ""
+        assert _format_floats(values).to_pylist() == expected.tolist()
+
+
+def test_masking_arrays_is_mask_value() -> None:
+    import pyarrow as pa
+
+    from matching.pipeline.dedupe import _mask_text, mask_value
+
+    rng = np.random.default_rng(1)
+    alphabet = list("abcXYZ0129+-.@_ ") + ["é", "ñ", "\U0001f600", "\u3000", "\x1f", "中"]
+    values = ["".join(rng.choice(alphabet, size=int(k))) for k in rng.choice([0, 1, 2, 3, 4, 5, 6, 9, 11, 16, 40], 20_000)]
+    values += ["", "@", "@@", "a@", "@b", "ab@c", "abc@d@e", "é@x", "ééé@y"]
+    assert _mask_text(pa.array(values)).to_pylist() == [mask_value(v) for v in values]
+    assert _mask_text(pa.array(values).slice(7, 500)).to_pylist() == [mask_value(v) for v in values[7:507]]
+
+
+def test_pairs_and_profiles_frames_are_the_per_value_ones(monkeypatch) -> None:
+    """The vectorized frames equal the straightforward per-value construction."""
+    import matching.pipeline.dedupe as dd
+    from matching.pipeline.compare import COMPARISONS, KIND_NAMES, PROFILED_COLUMNS
+
+    seen: dict[str, Any] = {}
+    pairs_frame, profiles_frame = dd._pairs_frame, dd._profiles_frame
+    monkeypatch.setattr(dd, "_pairs_frame", lambda *a: seen.setdefault("pairs", (a, pairs_frame(*a)))[1])
+    monkeypatch.setattr(dd, "_profiles_frame", lambda *a: seen.setdefault("profiles", (a, profiles_frame(*a)))[1])
+    matching.dedupe(SAMPLE / "customers.csv")
+
+    (rid, compared, scores, labels), pairs = seen["pairs"]
+    cols: dict[str, Any] = {
+        "record_id_a": rid[compared.a], "record_id_b": rid[compared.b],
+        "weight": np.round(scores.weight, 4), "probability": np.round(scores.probability, 6),
+        "decision": scores.decision, "vetoed_by": scores.vetoed_by,
+        "same_cluster": labels[compared.a] == labels[compared.b],
+    }
+    for comp in COMPARISONS:
+        codes = compared.levels[comp.name].astype(np.int64) + 1
+        cols[f"{comp.name}_level"] = pd.Categorical.from_codes(codes, categories=["missing", *comp.labels()])
+        cols[f"{comp.name}_weight"] = np.round(scores.field_weights[comp.name], 4)
+    pd.testing.assert_frame_equal(pairs, pd.DataFrame(cols), check_exact=True)
+
+    (prep, compared, cands), profiles = seen["profiles"]
+    rows = []
+    for name, (kinds, records) in compared.value_stats.items():
+        shared = np.nonzero(records >= 2)[0]
+        stacked = pd.concat([prep.norm[c] for c in PROFILED_COLUMNS[name]], ignore_index=True)
+        values = np.asarray(pd.factorize(stacked)[1], dtype=object)[shared]
+        rows.append(pd.DataFrame({"field": name, "value_masked": [dd.mask_value(v) for v in values],
+                                  "records": records[shared], "kind": [KIND_NAMES[int(k)] for k in kinds[shared]]}))
+    tc = cands.too_common
+    rows.append(pd.DataFrame({"field": "blocking:" + tc["rule"].astype(str),
+                              "value_masked": [dd.mask_value(v).replace("\x1f", " ") for v in tc["value"]],
+                              "records": tc["records"].astype(int), "kind": "junk"}))
+    expected = pd.concat(rows, ignore_index=True).sort_values(["kind", "records"], ascending=[True, False], kind="stable")
+    assert len(profiles) > 100
+    pd.testing.assert_frame_equal(profiles, expected.reset_index(drop=True), check_exact=True)

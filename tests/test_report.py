@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import re
 import subprocess
 import sys
@@ -167,3 +168,36 @@ def test_renders_in_headless_chromium(result: DedupeResult, tmp_path: Path) -> N
                           report.as_uri()], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_vectorized_counts_are_pandas_counts(result: DedupeResult) -> None:
+    """Cluster sizes, level counts and weight bins as pandas and numpy count them."""
+    import numpy as np
+
+    from matching.report import _cluster_sizes, _first_seen_codes, _level_counts
+
+    codes, uniques = pd.factorize(result.clusters["cluster_id"])
+    expected = pd.Series(np.bincount(codes, minlength=len(uniques)), index=uniques)
+    sizes = _cluster_sizes(result)
+    assert sizes.tolist() == expected.tolist() and [str(i) for i in sizes.index] == [str(i) for i in uniques]
+    for col in [c for c in result.pairs.columns if c.endswith("_level")]:
+        assert _level_counts(result.pairs[col]).to_dict() == result.pairs[col].value_counts(dropna=False).to_dict()
+    vetoed = result.pairs["vetoed_by"]
+    assert _first_seen_codes(vetoed).tolist() == pd.factorize(vetoed)[0].tolist()
+
+
+def test_weight_histogram_counts_as_numpy(result: DedupeResult) -> None:
+    import numpy as np
+
+    from matching.report import MAX_BINS, _fmt, _weight_histogram
+
+    page = _weight_histogram(result.pairs, 10.0, 2.0)
+    w = result.pairs["weight"].to_numpy(dtype=float)
+    lo, hi = math.floor(min(w.min(), 2.0)), math.ceil(max(w.max(), 10.0)) + 1
+    width = max(1, math.ceil((hi - lo) / MAX_BINS))
+    edges = np.arange(lo, hi + width, width, dtype=float)
+    for d in ("match", "possible", "non-match"):
+        counts, _ = np.histogram(w[(result.pairs["decision"] == d).to_numpy(dtype=bool)], bins=edges)
+        for e, c in zip(edges, counts, strict=False):
+            if c:
+                assert f"{e:g}: {_fmt(float(c))} {d}</title>" in page

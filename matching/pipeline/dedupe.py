@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from matching.pipeline.blocking import DEFAULT_RULES, BlockingRule, candidates
 from matching.pipeline.cluster import cluster
@@ -179,59 +181,205 @@ def dedupe(
 
 
 def _pairs_frame(rid: np.ndarray, compared: Any, scores: Any, labels: np.ndarray) -> pd.DataFrame:
+    """The scored pairs (:attr:`DedupeResult.pairs`): ids, weights, decision, veto, same
+    cluster, then every comparison's level (categorical) and weight.
+
+    Text columns have the dtype pandas gives text by default (``str`` from pandas 3,
+    object before). For ``str`` they are built in Arrow, not converted from millions of
+    Python strings: the ids are looked up in one Arrow array of the record ids, and the
+    decisions and vetoes (a few distinct values) are expanded from their distinct values.
+    """
+    if _text_dtype() == np.dtype(object):
+        id_a, id_b, decision, vetoed = rid[compared.a], rid[compared.b], scores.decision, scores.vetoed_by
+    else:
+        ids = _arrow_text(rid)
+        id_a = _str_column(ids.take(pa.array(compared.a)))
+        id_b = _str_column(ids.take(pa.array(compared.b)))
+        decision = _str_column(_expand_distinct(scores.decision))
+        vetoed = _str_column(_expand_distinct(scores.vetoed_by))
     cols: dict[str, Any] = {
-        "record_id_a": rid[compared.a],
-        "record_id_b": rid[compared.b],
+        "record_id_a": id_a,
+        "record_id_b": id_b,
         "weight": np.round(scores.weight, 4),
         "probability": np.round(scores.probability, 6),
-        "decision": scores.decision,
-        "vetoed_by": scores.vetoed_by,
+        "decision": decision,
+        "vetoed_by": vetoed,
         "same_cluster": labels[compared.a] == labels[compared.b],
     }
     for comp in COMPARISONS:
         lv = compared.levels[comp.name]
         cats = ["missing", *comp.labels()]
-        cols[f"{comp.name}_level"] = pd.Categorical.from_codes(lv.astype(np.int64) + 1, categories=cats)
+        # int8 codes as they come (MISSING is -1): no int64 copy of millions of levels.
+        codes = lv + np.int8(1) if lv.dtype == np.int8 else lv.astype(np.int64) + 1
+        cols[f"{comp.name}_level"] = pd.Categorical.from_codes(codes, categories=cats)
         cols[f"{comp.name}_weight"] = np.round(scores.field_weights[comp.name], 4)
-    return pd.DataFrame(cols)
+    # copy=False: the arrays above are new; a dict would otherwise be copied column by column.
+    return pd.DataFrame(cols, copy=False)
+
+
+def _text_dtype() -> Any:
+    """The dtype pandas gives a column of Python strings: ``str`` (pandas 3, or
+    ``future.infer_string``) or object."""
+    return pd.Series(["a"]).dtype
+
+
+def _arrow_text(values: Any) -> pa.Array:
+    """``values`` (text, missing as None/NaN) as one Arrow large_string array."""
+    if isinstance(values, pd.Series):
+        values = values.array if values.dtype != object else values.to_numpy()
+    arr = pa.array(values, type=pa.large_string(), from_pandas=True) if isinstance(values, np.ndarray) \
+        else pa.array(values)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.large_string())
+
+
+def _str_column(arr: pa.Array) -> Any:
+    """An Arrow string array as a pandas text column of the default text dtype (see
+    :func:`_text_dtype`): without a copy when that is the Arrow-backed ``str``."""
+    dtype = _text_dtype()
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        return pd.array(arr.cast(pa.large_string()), dtype=dtype)
+    values = arr.to_numpy(zero_copy_only=False)  # object, None where missing
+    return values if dtype == np.dtype(object) else pd.array(values, dtype=dtype)
+
+
+def _expand_distinct(values: np.ndarray) -> pa.Array:
+    """Text of few distinct values (hashed once each) as an Arrow array, missing as null."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    dictionary = _arrow_text(np.asarray(uniques, dtype=object))
+    return dictionary.take(pa.array(codes, mask=codes < 0))
 
 
 def _profiles_frame(prep: Any, compared: Any, cands: Any) -> pd.DataFrame:
-    """Shared values by field and kind, masked; plus the values too common to block on."""
-    rows = []
-    for name, (kinds, records) in compared.value_stats.items():
+    """Shared values by field and kind, masked; plus the values too common to block on.
+
+    Columns ``field, value_masked, records, kind``, sorted by kind then most records
+    first. Vectorized: the distinct values are found with Arrow, masked by
+    :func:`_mask_text` (what :func:`mask_value` does, on arrays) and sorted with numpy.
+    """
+    # Kinds sort by name; rank each kind code (and "junk", the blocking rows) by its name.
+    names = [KIND_NAMES[k] for k in range(max(KIND_NAMES) + 1)]
+    rank_of = {name: i for i, name in enumerate(sorted({*names, "junk"}))}
+    kind_rank = np.array([rank_of[n] for n in names], dtype=np.int64)
+    fields: list[pa.Array] = []
+    masked: list[pa.Array] = []
+    records_parts: list[np.ndarray] = []
+    ranks: list[np.ndarray] = []
+    for name, (kind_codes, records) in compared.value_stats.items():
         shared = np.nonzero(records >= 2)[0]
         if not len(shared):
             continue
-        cols = PROFILED_COLUMNS[name]
-        stacked = pd.concat([prep.norm[c] for c in cols], ignore_index=True)
-        _, uniques = pd.factorize(stacked, use_na_sentinel=True)
-        values = np.asarray(uniques, dtype=object)[shared]
-        rows.append(pd.DataFrame({
-            "field": name,
-            "value_masked": [mask_value(v) for v in values],
-            "records": records[shared],
-            "kind": [KIND_NAMES[int(k)] for k in kinds[shared]],
-        }))
+        values = _distinct_values(prep.norm, PROFILED_COLUMNS[name]).take(pa.array(shared))
+        fields.append(pa.repeat(pa.scalar(name, pa.large_string()), len(shared)))
+        masked.append(_mask_text(values))
+        records_parts.append(np.asarray(records[shared], dtype=np.int64))
+        ranks.append(kind_rank[kind_codes[shared]])
     if len(cands.too_common):
         tc = cands.too_common
-        rows.append(pd.DataFrame({
-            "field": "blocking:" + tc["rule"].astype(str),
-            "value_masked": [mask_value(v).replace("\x1f", " ") for v in tc["value"]],
-            "records": tc["records"].astype(int),
-            "kind": "junk",
-        }))
-    if not rows:
+        fields.append(pc.binary_join_element_wise(pa.scalar("blocking:", pa.large_string()),
+                                                  _arrow_text(tc["rule"].astype(str)), pa.scalar("", pa.large_string())))
+        masked.append(pc.replace_substring(_mask_series(tc["value"]), "\x1f", " "))
+        records_parts.append(tc["records"].astype(int).to_numpy(dtype=np.int64))
+        ranks.append(np.full(len(tc), rank_of["junk"], dtype=np.int64))
+    if not fields:
         return pd.DataFrame(columns=["field", "value_masked", "records", "kind"])
-    out = pd.concat(rows, ignore_index=True)
-    return out.sort_values(["kind", "records"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    records = np.concatenate(records_parts)
+    rank = np.concatenate(ranks)
+    # Kind ascending, then most records first; ties keep their order (lexsort is stable).
+    order = np.lexsort((-records, rank))
+    rank_names = pa.array(sorted(rank_of, key=rank_of.__getitem__), pa.large_string())
+    taken = pa.array(order)
+    return pd.DataFrame({
+        "field": _str_column(pa.concat_arrays(fields).take(taken)),
+        "value_masked": _str_column(pa.concat_arrays(masked).take(taken)),
+        "records": records[order],
+        "kind": _str_column(rank_names.take(pa.array(rank[order]))),
+    }, copy=False)
+
+
+def _mask_series(values: pd.Series) -> pa.Array:
+    """:func:`mask_value` of every value of ``values``, which it reads as ``str(value)``
+    (a missing value reads ``nan``)."""
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return pa.array([mask_value(v) for v in values], pa.large_string())  # not text: a few, in Python
+    return _mask_text(_arrow_text(values).fill_null("nan"))
+
+
+def _distinct_values(norm: pd.DataFrame, columns: tuple[str, ...]) -> pa.Array:
+    """The distinct values of ``columns`` stacked, in order of first appearance, missing
+    values left out: the ``uniques`` of ``pd.factorize`` over the stacked columns, the
+    order in which :func:`~matching.pipeline.compare.compare` numbers them."""
+    parts = []
+    for c in columns:
+        col = norm[c]
+        if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) not in ("string", "empty"):
+            # Not all text (no Arrow twin): pandas' own factorize, as compare does.
+            stacked = pd.concat([norm[x] for x in columns], ignore_index=True)
+            _, uniques = pd.factorize(stacked, use_na_sentinel=True)
+            return _arrow_text(np.asarray(uniques, dtype=object))
+        parts.append(_arrow_text(col))
+    return pc.unique(pa.chunked_array(parts, pa.large_string())).drop_null()
+
+
+def _mask_text(values: pa.Array) -> pa.Array:
+    """:func:`mask_value` of every value of a string array (no nulls), vectorized.
+
+    An email keeps the first and last characters of its local part around ``***`` and its
+    domain; anything else of up to 4 characters becomes stars, longer text keeps its first
+    and last fifth. Lengths count characters, as Python's ``len`` does.
+    """
+    values = values.cast(pa.large_string())
+    if not len(values):
+        return values
+    out = _mask_plain(values)
+    is_email = pc.match_substring(values, "@")
+    if pc.any(is_email).as_py():
+        emails = values.filter(is_email)
+        parts = pc.split_pattern(emails, "@", max_splits=1)
+        local, domain = pc.list_element(parts, 0), pc.list_element(parts, 1)
+        star3, at, empty = (pa.scalar(s, pa.large_string()) for s in ("***", "@", ""))
+        kept = pc.binary_join_element_wise(pc.utf8_slice_codeunits(local, 0, 1), star3,
+                                           pc.utf8_slice_codeunits(local, -1), empty)
+        local_masked = pc.if_else(pc.greater(pc.utf8_length(local), 2), kept, star3)
+        out = pc.replace_with_mask(out, is_email, pc.binary_join_element_wise(local_masked, at, domain, empty))
+    return out
+
+
+def _mask_plain(values: pa.Array) -> pa.Array:
+    """The non-email rule of :func:`mask_value` on every value: a text of n characters
+    keeps its first and last n // 5 characters (none when n <= 4), the others become one
+    ``*`` each. Done on the UTF-8 bytes with numpy: a character is its lead byte and its
+    continuation bytes; a starred character keeps one byte, ``*``."""
+    bufs = values.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int64)[values.offset : values.offset + len(values) + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8)[offsets[0] : offsets[-1]] if bufs[2] is not None \
+        else np.zeros(0, dtype=np.uint8)
+    offsets = offsets - offsets[0]
+    lead = (data & 0xC0) != 0x80
+    row = np.repeat(np.arange(len(values)), np.diff(offsets))
+    # Characters per value, and the character index of each byte within its value.
+    n_chars = np.bincount(row[lead], minlength=len(values))
+    char_no = np.cumsum(lead) - 1 - (np.cumsum(n_chars) - n_chars)[row]
+    keep = np.where(n_chars <= 4, 0, n_chars // 5)
+    starred = (char_no >= keep[row]) & (char_no < (n_chars - keep)[row])
+    kept_byte = ~starred | lead  # a starred character keeps only its lead byte...
+    new_data = np.where(starred, np.uint8(ord("*")), data)[kept_byte]  # ...which becomes "*"
+    new_offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row[kept_byte], minlength=len(values)), out=new_offsets[1:])
+    return pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(new_offsets), pa.py_buffer(new_data))
 
 
 def write_run(result: DedupeResult, out_dir: str | Path, *, report: bool = True) -> dict[str, Path]:
     """Write a run's files: clusters.csv, pairs.csv, golden.jsonl, golden.csv, rejects.csv,
-    profiles.csv, model.json, summary.json and report.html. CSVs are spreadsheet-safe."""
+    profiles.csv, model.json, summary.json and report.html. CSVs are spreadsheet-safe.
+
+    The time this takes is recorded in ``result.stats["timings"]["write"]`` (seconds,
+    everything but summary.json itself, which is written last so that it shows it).
+    """
     from matching.io import write_csv_safe
 
+    started = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -254,7 +402,6 @@ def write_run(result: DedupeResult, out_dir: str | Path, *, report: bool = True)
 
         write_jsonl(result.golden_json, fh)  # one json.dumps(body, ensure_ascii=False) a line
     paths["model"].write_text(json.dumps(result.model, indent=2) + "\n", encoding="utf-8")
-    paths["summary"].write_text(json.dumps(result.stats, indent=2, default=str) + "\n", encoding="utf-8")
     if report:
         try:
             from matching.report import write_report
@@ -263,6 +410,10 @@ def write_run(result: DedupeResult, out_dir: str | Path, *, report: bool = True)
         else:
             paths["report"] = out / "report.html"
             write_report(result, paths["report"])
+    # Summary last: it shows this step's time along with the stages of dedupe().
+    if isinstance(result.stats, dict):
+        result.stats.setdefault("timings", {})["write"] = round(time.perf_counter() - started, 3)
+    paths["summary"].write_text(json.dumps(result.stats, indent=2, default=str) + "\n", encoding="utf-8")
     return paths
 
 
