@@ -7,7 +7,10 @@ from __future__ import annotations
 import copy
 import gc
 import re
+import sqlite3
 import uuid as uuidlib
+import zlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -225,6 +228,111 @@ def test_create_many_is_all_or_nothing_and_restores_the_garbage_collector() -> N
         finally:
             gc.enable()
         assert store.count(DEPT) == len(batch)
+
+
+def test_bulk_uuids_are_handed_out_in_hash_order_and_read_back_in_input_order() -> None:
+    batch = messy_batch(4, 120)
+    with CustomerStore() as store:
+        uuids = store.create_many(batch, department=DEPT)
+        hashes = [zlib.crc32(u.encode()) for u in uuids]
+        assert hashes == sorted(hashes)  # the uuid index is swept once
+        assert len(set(uuids)) == len(batch) and all(UUID4.fullmatch(u) for u in uuids)
+        # uuids[i] is the customer of batch[i]: id order is input order.
+        for i in (0, 1, 57, len(batch) - 1):
+            read = store.read(uuids[i], department=DEPT)["customerWithVehicles"]["customer"]
+            assert read["id"] == i + 1 and read["customerUuid"] == uuids[i]
+            assert read.get("firstName") == batch[i]["customer"].get("firstName")
+
+
+def _read_uuid(store: CustomerStore, customer_uuid: str) -> str:
+    return store.read(customer_uuid, department=DEPT)["customerWithVehicles"]["customer"][
+        "customerUuid"
+    ]
+
+
+def _in_database_file(path: Path) -> int:
+    """Customers in the database file itself, without its WAL (what checkpoints put there)."""
+    copy_path = path.with_name(f"copy-{path.name}")
+    copy_path.write_bytes(path.read_bytes())  # the file alone: no -wal beside the copy
+    try:
+        with sqlite3.connect(copy_path) as conn:
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'search'").fetchone():
+                return 0  # not even the schema was checkpointed yet
+            return conn.execute("SELECT count(*) FROM search").fetchone()[0]
+    finally:
+        copy_path.unlink()
+        for extra in copy_path.parent.glob(copy_path.name + "-*"):
+            extra.unlink()
+
+
+def test_bulk_load_checkpoints_in_the_background_and_keeps_the_autocheckpoint(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    batch = messy_batch(5, 3000)
+    with CustomerStore(path) as store:
+        uuids = store.create_many(batch, department=DEPT)
+        # The commit's own automatic checkpoint was off; the connection has it back.
+        assert store._conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+        assert store._conn.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+        store.flush()
+        assert store._ckpt_thread is None
+        # Another connection sees every customer: the load was committed before returning.
+        with sqlite3.connect(path) as other:
+            assert other.execute("SELECT count(*) FROM search").fetchone() == (len(batch),)
+        store.flush()  # nothing running: returns at once
+        # Failed loads restore the setting too (and start no checkpoint).
+        with pytest.raises(ValueError):
+            store.create_many([*batch[:100], {"customer": None}], department=DEPT)
+        assert store._conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+        assert store.count(DEPT) == len(batch)
+        more = store.create_many(batch[:200], department=DEPT)
+    # close() waited for the checkpoint: the database file holds everything.
+    assert _in_database_file(path) == len(batch) + 200
+    with CustomerStore(path) as reopened:
+        assert reopened.count(DEPT) == len(batch) + 200
+        for u in (uuids[0], uuids[-1], more[-1]):
+            assert _read_uuid(reopened, u) == u
+
+
+def test_a_failed_background_checkpoint_is_only_an_unfinished_optimization(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store.db"
+    with CustomerStore(path) as store:
+
+        def refuse(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+            raise sqlite3.OperationalError("unable to open database file")
+
+        monkeypatch.setattr(sqlite3, "connect", refuse)  # the checkpoint thread's connection
+        first = store.create_many(messy_batch(6, 100), department=DEPT)
+        store.flush()
+        assert store._ckpt_thread is None  # the next bulk load may start one again
+        monkeypatch.undo()
+        assert _in_database_file(path) == 0  # not checkpointed, but committed:
+        assert store.count(DEPT) == len(first)
+        second = store.create_many(messy_batch(7, 100), department=DEPT)
+        store.flush()
+        assert _in_database_file(path) == len(first) + len(second)
+
+
+def test_concurrent_bulk_loads_and_checkpoints_into_one_file(tmp_path: Path) -> None:
+    """Two stores on one file loading in turns while their checkpoints run: every
+    customer is there once, readable from both."""
+    path = tmp_path / "store.db"
+    a, b = CustomerStore(path), CustomerStore(path)
+    try:
+        made: list[str] = []
+        for k in range(6):
+            store = (a, b)[k % 2]
+            made += store.create_many(messy_batch(10 + k, 400), department=DEPT)
+        assert a.count(DEPT) == b.count(DEPT) == len(made) == len(set(made))
+        for u in made[::97]:
+            assert _read_uuid(b, u) == u
+    finally:
+        a.close()
+        b.close()
+    assert _in_database_file(path) == len(made)
 
 
 # --------------------------------------------------------------------------- column-wise == scalar
