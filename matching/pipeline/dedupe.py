@@ -156,7 +156,6 @@ def dedupe(
     lap("cluster")
     step(f"{stats['clusters']:,} clusters")
 
-    pairs = _pairs_frame(rid, compared, scores, clusters_res.labels)
     from matching.pipeline.golden import golden_records
 
     # The prepared frames: records in record_id order (as ``clusters``) and their
@@ -165,7 +164,10 @@ def dedupe(
     lap("golden")
     step("golden records built")
 
+    # The explanation tables (not a stage of their own in the progress bar).
+    pairs = _pairs_frame(rid, compared, scores, clusters_res.labels)
     profiles = _profiles_frame(prep, compared, cands)
+    lap("pairs_and_profiles")
     return DedupeResult(
         records=records,
         clusters=clusters,
