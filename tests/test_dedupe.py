@@ -161,7 +161,7 @@ def test_summary_records_the_write_time(run_dir: Path) -> None:
     timings = json.loads((run_dir / "summary.json").read_text())["timings"]
     from matching.pipeline.dedupe import STAGES
 
-    assert list(timings) == [*STAGES, "pairs_and_profiles", "write"]
+    assert list(timings) == [*STAGES[:-1], "pairs_and_profiles", STAGES[-1], "write"]
     assert timings["write"] > 0
 
 

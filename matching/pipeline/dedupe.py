@@ -156,6 +156,15 @@ def dedupe(
     lap("cluster")
     step(f"{stats['clusters']:,} clusters")
 
+    # The explanation tables (not a stage of their own in the progress bar), then the
+    # pairs' arrays and compare's cached tables are let go before the golden records
+    # allocate theirs: the peak memory of a run is the sum of what is alive at once.
+    pairs = _pairs_frame(rid, compared, scores, clusters_res.labels)
+    profiles = _profiles_frame(prep, compared, cands)
+    lap("pairs_and_profiles")
+    del compared, cands, scores, is_match, clusters_res
+    prep.__dict__.pop("_compare_cache", None)
+
     from matching.pipeline.golden import golden_records
 
     # The prepared frames: records in record_id order (as ``clusters``) and their
@@ -163,11 +172,6 @@ def dedupe(
     gold = golden_records(prep.records, clusters, norm=prep.norm, rules=golden_rules, norm_email_keys=True)
     lap("golden")
     step("golden records built")
-
-    # The explanation tables (not a stage of their own in the progress bar).
-    pairs = _pairs_frame(rid, compared, scores, clusters_res.labels)
-    profiles = _profiles_frame(prep, compared, cands)
-    lap("pairs_and_profiles")
     return DedupeResult(
         records=records,
         clusters=clusters,
