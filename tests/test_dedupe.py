@@ -286,8 +286,12 @@ def test_pairs_and_profiles_frames_are_the_per_value_ones(monkeypatch) -> None:
     rows = []
     for name, (kinds, records) in compared.value_stats.items():
         shared = np.nonzero(records >= 2)[0]
-        stacked = pd.concat([prep.norm[c] for c in PROFILED_COLUMNS[name]], ignore_index=True)
-        values = np.asarray(pd.factorize(stacked)[1], dtype=object)[shared]
+        values = np.asarray(compared.value_uniques[name], dtype=object)[shared]
+        # Each value is the one its code counts: records carrying it, counted afresh.
+        cols_ = PROFILED_COLUMNS[name]
+        carriers = pd.concat([pd.DataFrame({"v": prep.norm[c].to_numpy(dtype=object), "r": np.arange(prep.n)})
+                              for c in cols_]).dropna().drop_duplicates().groupby("v")["r"].size()
+        assert carriers.loc[list(values)].to_numpy().tolist() == records[shared].tolist(), name
         rows.append(pd.DataFrame({"field": name, "value_masked": [dd.mask_value(v) for v in values],
                                   "records": records[shared], "kind": [KIND_NAMES[int(k)] for k in kinds[shared]]}))
     tc = cands.too_common

@@ -198,6 +198,8 @@ class ComparedPairs:
     profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
     # Per evidence field: (kind per value code, records per value code).
     value_stats: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # Per profiled field: the value of each value code (what ``value_stats`` counts).
+    value_uniques: dict[str, np.ndarray] = field(default_factory=dict)
     # Per pair: every email the two share is "plain" (no digit in its local part, as
     # davidlopez@gmail.com): a name spelled as an address, which two namesakes may both
     # give; an address with digits (davidlopez77@) is its owner's own.
@@ -1082,6 +1084,7 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
 
     profile_rows = []
     value_stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    value_uniques: dict[str, np.ndarray] = {}
     shares_only_generation_ambiguous = np.ones(n_pairs, dtype=bool)
     shares_any = np.zeros(n_pairs, dtype=bool)
     for name, cols, junk_cols in (
@@ -1092,6 +1095,7 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
         ("address", ("address_key",), None),
     ):
         codes, uniques = _value_codes_and_values(prep, cols)
+        value_uniques[name] = uniques
         junk_flags = np.stack([norm[c].to_numpy(bool) for c in junk_cols], axis=1) if junk_cols else None
         pair_idx, value, both = _shared(codes, a, b)
         kinds, records, gen = _value_kinds(
@@ -1141,6 +1145,6 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
     levels = {c.name: levels[c.name] for c in COMPARISONS}
     return ComparedPairs(
         a=a, b=b, levels=levels, swapped=swapped, generation_ambiguous=gen_ambiguous, plain_email=plain_email,
-        profiles=profiles, value_stats=value_stats, namesake_generations=namesakes,
+        profiles=profiles, value_stats=value_stats, value_uniques=value_uniques, namesake_generations=namesakes,
         address_close=address_close,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -276,7 +277,11 @@ def _profiles_frame(prep: Any, compared: Any, cands: Any) -> pd.DataFrame:
         shared = np.nonzero(records >= 2)[0]
         if not len(shared):
             continue
-        values = _distinct_values(prep.norm, PROFILED_COLUMNS[name]).take(pa.array(shared))
+        uniques = getattr(compared, "value_uniques", {}).get(name)
+        if uniques is not None:  # the values compare's codes number (in its own order)
+            values = _arrow_text(np.asarray(uniques, dtype=object)[shared])
+        else:
+            values = _distinct_values(prep.norm, PROFILED_COLUMNS[name]).take(pa.array(shared))
         fields.append(pa.repeat(pa.scalar(name, pa.large_string()), len(shared)))
         masked.append(_mask_text(values))
         records_parts.append(np.asarray(records[shared], dtype=np.int64))
@@ -398,24 +403,28 @@ def write_run(result: DedupeResult, out_dir: str | Path, *, report: bool = True)
         "model": out / "model.json",
         "summary": out / "summary.json",
     }
-    write_csv_safe(result.clusters, paths["clusters"])
-    write_csv_safe(result.pairs, paths["pairs"])
-    write_csv_safe(result.golden, paths["golden_csv"])
-    write_csv_safe(result.rejects, paths["rejects"])
-    write_csv_safe(result.profiles, paths["profiles"])
-    with paths["golden_jsonl"].open("w", encoding="utf-8") as fh:
-        from matching.pipeline.golden import write_jsonl
+    # pairs.csv, the largest file, is formatted by Arrow outside Python's lock: it is
+    # written on a second thread while this one makes the JSON lines and the report.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pairs_job = pool.submit(write_csv_safe, result.pairs, paths["pairs"])
+        write_csv_safe(result.clusters, paths["clusters"])
+        write_csv_safe(result.golden, paths["golden_csv"])
+        write_csv_safe(result.rejects, paths["rejects"])
+        write_csv_safe(result.profiles, paths["profiles"])
+        with paths["golden_jsonl"].open("w", encoding="utf-8") as fh:
+            from matching.pipeline.golden import write_jsonl
 
-        write_jsonl(result.golden_json, fh)  # one json.dumps(body, ensure_ascii=False) a line
-    paths["model"].write_text(json.dumps(result.model, indent=2) + "\n", encoding="utf-8")
-    if report:
-        try:
-            from matching.report import write_report
-        except ImportError:  # the report module is optional until it lands
-            pass
-        else:
-            paths["report"] = out / "report.html"
-            write_report(result, paths["report"])
+            write_jsonl(result.golden_json, fh)  # one json.dumps(body, ensure_ascii=False) a line
+        paths["model"].write_text(json.dumps(result.model, indent=2) + "\n", encoding="utf-8")
+        if report:
+            try:
+                from matching.report import write_report
+            except ImportError:  # the report module is optional until it lands
+                pass
+            else:
+                paths["report"] = out / "report.html"
+                write_report(result, paths["report"])
+        pairs_job.result()  # its error, if any, is raised here
     # Summary last: it shows this step's time along with the stages of dedupe().
     if isinstance(result.stats, dict):
         result.stats.setdefault("timings", {})["write"] = round(time.perf_counter() - started, 3)
