@@ -340,6 +340,58 @@ def test_a_date_of_birth_on_one_side_leaves_first_names_to_the_score() -> None:
     assert lab["O"] == lab["D2"] != lab["D1"]
 
 
+def test_vectorized_nickname_check_is_are_nicknames() -> None:
+    from matching.normalize.names import _table, are_nicknames
+    from matching.pipeline.compare import _share_nickname_key, _Vocab
+
+    edges = sorted(_table().pairs)[::7]  # (formal, nickname) pairs of the table
+    names = sorted({n for pair in edges for n in pair} | {"emma", "emily", "xqzv", "jo"})
+    index = {n: i for i, n in enumerate(names)}
+    rng = np.random.default_rng(0)
+    x = np.concatenate([[index[a] for a, _ in edges], rng.integers(0, len(names), 2000)])
+    y = np.concatenate([[index[b] for _, b in edges], rng.integers(0, len(names), 2000)])
+    got = _share_nickname_key(x, y, _Vocab(np.array(names, dtype=object)))
+    want = np.array([are_nicknames(names[i], names[j]) for i, j in zip(x.tolist(), y.tolist())])
+    assert want[: len(edges)].all() and not want[len(edges):].all()
+    assert (got == want).all()
+
+
+def test_misspelled_first_names_match_the_per_pair_rule() -> None:
+    """The vectorized repair of rare spellings equals the rule written per pair."""
+    from matching.normalize.names import nickname_keys
+    from matching.pipeline import compare as cm
+
+    prep = prepare(_sample())
+    cands = candidates(prep)
+    a, b = cands.a, cands.b
+    t = cm._name_table(prep)
+    first = cm._pairwise_coded(t.first[a], t.first[b], t.vocab, cm._first_levels)
+    last = cm._pairwise_coded(t.last[a], t.last[b], t.vocab, cm._last_levels)
+    swapped = cm._swapped_names(t, a, b, first, last)
+    got = first.copy()
+    cm._misspelled_first_names(prep, a, b, got, swapped)
+
+    repairs = cm._spelling_repairs_of(prep)
+    heads = [None if c < 0 else t.values[c].split(" ", 1)[0] for c in t.first.tolist()]
+    want = first.copy()
+    for i in np.nonzero((first == cm.DIFFERENT) & ~swapped)[0].tolist():
+        x, y = heads[a[i]], heads[b[i]]
+        if x is None or y is None:
+            continue
+        if len(x) == 1 or len(y) == 1:
+            initial, full = (x, y) if len(x) == 1 else (y, x)
+            if len(full) > 1 and any(n.startswith(initial) for n in nickname_keys(full)):
+                want[i] = cm.INITIAL
+            continue
+        fx, fy = repairs.get(x, frozenset()) | {x}, repairs.get(y, frozenset()) | {y}
+        if len(fx) == 1 and len(fy) == 1:
+            continue
+        if not fx.isdisjoint(fy) or any(not nickname_keys(p).isdisjoint(nickname_keys(q)) for p in fx for q in fy):
+            want[i] = cm.TYPO
+    assert (got != first).any()  # the sample has repairs to make
+    np.testing.assert_array_equal(got, want)
+
+
 def test_clustering_is_independent_of_row_order() -> None:
     df = _sample(1200)
 
