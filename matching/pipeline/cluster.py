@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -25,8 +24,8 @@ from matching.normalize.frame import EMAIL_COLUMNS, PHONE_COLUMNS, VIN_COLUMNS
 from matching.pipeline.blocking import _group_pairs
 from matching.pipeline.compare import (
     _code_levels,
+    _coded_levels,
     _codes_of,
-    _pairwise_on_distinct,
     _shared,
     _value_codes,
     business_view,
@@ -55,13 +54,15 @@ def conflicts(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     share a phone, an email, a VIN or a customer key themselves."""
     norm = prep.norm
     first, _, _ = name_levels(prep, a, b)
-    suffix = norm["suffix"].to_numpy(dtype=object)
+    # Suffixes as codes (-1: none): the same comparison compare() makes, on integers.
+    suffix = _codes_of(prep, "suffix")[0]
     sa, sb = suffix[a], suffix[b]
-    gen = pd.notna(sa) & pd.notna(sb) & (sa != sb)
+    has_a, has_b = sa >= 0, sb >= 0
+    gen = has_a & has_b & (sa != sb)
     business = is_business(prep)
     # An agreeing identity number overrides a first name typed beyond recognition.
-    same_id = np.isin(_pairwise_on_distinct(norm["id_number"], a, b, _code_levels), [0, 1]) | (
-        _pairwise_on_distinct(norm["dob"], a, b, _code_levels) == 0
+    same_id = np.isin(_coded_levels(prep, "id_number", a, b, _code_levels), [0, 1]) | (
+        _coded_levels(prep, "dob", a, b, _code_levels) == 0
     )
     # A date of birth on one record only: whether the first names are one person's is
     # left to the pair's own score (a file with dates replaces first names when it
@@ -73,7 +74,7 @@ def conflicts(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     # who wrote his suffix once: the two may share a cluster only when they share a
     # phone or an email (not a placeholder) themselves, not through a chain of others.
     marked = generation_marked(prep)
-    unclear = (pd.notna(sa) ^ pd.notna(sb)) | (pd.isna(sa) & pd.isna(sb) & marked[a] & marked[b])
+    unclear = (has_a ^ has_b) | (~has_a & ~has_b & marked[a] & marked[b])
     if unclear.any():
         idx = np.nonzero(unclear)[0]
         shares = np.zeros(len(idx), dtype=bool)

@@ -319,14 +319,6 @@ def _pairwise_coded(
     return out
 
 
-def _pairwise_on_distinct(
-    values: pd.Series, a: np.ndarray, b: np.ndarray, func: Callable[[np.ndarray, np.ndarray], np.ndarray]
-) -> np.ndarray:
-    """Apply ``func(x, y)`` (vectorized over arrays of strings) once per distinct value pair."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return _pairwise_coded(codes[a], codes[b], np.asarray(uniques, dtype=object), func)
-
-
 def _signature(prep: Prepared, columns: tuple[str, ...]) -> tuple[object, ...]:
     """Where ``norm``'s columns live: a cached table built from them is valid while this holds
     (under copy-on-write any change to a column gives it a new array)."""
@@ -540,11 +532,6 @@ def _suffix_levels(suffix: pd.Series, a: np.ndarray, b: np.ndarray) -> np.ndarra
 def _value_codes(prep: Prepared, columns: tuple[str, ...]) -> np.ndarray:
     """(n, slots) int64 codes of one field's values across slots; -1 where missing."""
     return _joint_codes(prep, columns)[0]
-
-
-def _value_codes_and_values(prep: Prepared, columns: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_value_codes` and the value of each code."""
-    return _joint_codes(prep, columns)
 
 
 def _slot_columns(codes: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
@@ -1094,7 +1081,7 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
         ("customer_key", ("customer_key",), None),
         ("address", ("address_key",), None),
     ):
-        codes, uniques = _value_codes_and_values(prep, cols)
+        codes, uniques = _joint_codes(prep, cols)
         value_uniques[name] = uniques
         junk_flags = np.stack([norm[c].to_numpy(bool) for c in junk_cols], axis=1) if junk_cols else None
         pair_idx, value, both = _shared(codes, a, b)

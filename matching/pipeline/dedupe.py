@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from matching.pipeline.blocking import DEFAULT_RULES, BlockingRule, candidates
 from matching.pipeline.cluster import cluster
-from matching.pipeline.compare import COMPARISONS, KIND_NAMES, MISSING, PROFILED_COLUMNS, compare
+from matching.pipeline.compare import COMPARISONS, KIND_NAMES, MISSING, compare
 from matching.pipeline.prepare import prepare
 from matching.pipeline.result import DedupeResult
 from matching.pipeline.scoring import (
@@ -277,11 +277,8 @@ def _profiles_frame(prep: Any, compared: Any, cands: Any) -> pd.DataFrame:
         shared = np.nonzero(records >= 2)[0]
         if not len(shared):
             continue
-        uniques = getattr(compared, "value_uniques", {}).get(name)
-        if uniques is not None:  # the values compare's codes number (in its own order)
-            values = _arrow_text(np.asarray(uniques, dtype=object)[shared])
-        else:
-            values = _distinct_values(prep.norm, PROFILED_COLUMNS[name]).take(pa.array(shared))
+        # The values compare's codes number (in its own order).
+        values = _arrow_text(np.asarray(compared.value_uniques[name], dtype=object)[shared])
         fields.append(pa.repeat(pa.scalar(name, pa.large_string()), len(shared)))
         masked.append(_mask_text(values))
         records_parts.append(np.asarray(records[shared], dtype=np.int64))
@@ -315,22 +312,6 @@ def _mask_series(values: pd.Series) -> pa.Array:
     if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
         return pa.array([mask_value(v) for v in values], pa.large_string())  # not text: a few, in Python
     return _mask_text(_arrow_text(values).fill_null("nan"))
-
-
-def _distinct_values(norm: pd.DataFrame, columns: tuple[str, ...]) -> pa.Array:
-    """The distinct values of ``columns`` stacked, in order of first appearance, missing
-    values left out: the ``uniques`` of ``pd.factorize`` over the stacked columns, the
-    order in which :func:`~matching.pipeline.compare.compare` numbers them."""
-    parts = []
-    for c in columns:
-        col = norm[c]
-        if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) not in ("string", "empty"):
-            # Not all text (no Arrow twin): pandas' own factorize, as compare does.
-            stacked = pd.concat([norm[x] for x in columns], ignore_index=True)
-            _, uniques = pd.factorize(stacked, use_na_sentinel=True)
-            return _arrow_text(np.asarray(uniques, dtype=object))
-        parts.append(_arrow_text(col))
-    return pc.unique(pa.chunked_array(parts, pa.large_string())).drop_null()
 
 
 def _mask_text(values: pa.Array) -> pa.Array:
