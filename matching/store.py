@@ -210,7 +210,26 @@ def _make_dumps() -> Callable[[Any], str]:
     return dumps
 
 
-_dumps = _make_dumps()
+_json_dumps = _make_dumps()
+
+try:  # orjson encodes a stored document in about a fifth of the standard library's time
+    import orjson
+
+    _orjson_dumps = orjson.dumps
+
+    def _dumps(o: Any) -> str:
+        """Compact JSON of ``o``: orjson's bytes (the same text as the standard encoder's
+        for request JSON), or the standard encoder for what orjson refuses (integers
+        beyond 64 bits, lone surrogates, non-string keys), so nothing storable is lost.
+        One difference: NaN and infinities, which JSON has no words for, are stored as
+        null, where the standard encoder writes the non-JSON ``NaN``."""
+        try:
+            return _orjson_dumps(o).decode()
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            return _json_dumps(o)
+
+except ImportError:  # pragma: no cover - orjson is a dependency; kept working without it
+    _dumps = _json_dumps
 
 _PROFILE_COLUMNS = "id, uuid, first, last, suffix, company, is_business, ckey, phones, emails, vins"
 

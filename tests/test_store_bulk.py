@@ -392,3 +392,18 @@ def test_new_uuids_are_distinct_version_4_uuids() -> None:
     for u in made[:200]:
         assert UUID4.fullmatch(u) and uuidlib.UUID(u).version == 4
         assert uuidlib.UUID(u).variant == uuidlib.RFC_4122
+
+
+def test_stored_documents_keep_what_the_fast_encoder_refuses() -> None:
+    """orjson refuses integers beyond 64 bits and non-string keys; the document is then
+    encoded by the standard library, and read back whole."""
+    big = 2**70
+    request = {
+        "customer": {"firstName": "Ann", "lastName": "Lee", "extra": {"n": big}},
+        "vehicles": [{"vin": "1HGCM82633A004352", "note": "é\n\"x\""}],
+    }
+    with CustomerStore() as store:
+        uuid = store.create(request, department=DEPT)
+        read = store.read(uuid, department=DEPT)["customerWithVehicles"]
+    assert read["customer"]["extra"] == {"n": big}
+    assert read["vehicles"][0]["note"] == "é\n\"x\""
