@@ -53,8 +53,15 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from matching.logic import Decision, MatchPolicy, match_customer
-    from matching.model import Customer, CustomerRequest, ValidationIssue, Vehicle
-    from matching.pipeline.dedupe import dedupe, write_run
-    from matching.pipeline.result import DedupeResult
-    from matching.store import CustomerStore
+    # "import X as X": explicit re-exports for type checkers (the names resolve lazily above).
+    from matching.logic import Decision as Decision
+    from matching.logic import MatchPolicy as MatchPolicy
+    from matching.logic import match_customer as match_customer
+    from matching.model import Customer as Customer
+    from matching.model import CustomerRequest as CustomerRequest
+    from matching.model import ValidationIssue as ValidationIssue
+    from matching.model import Vehicle as Vehicle
+    from matching.pipeline.dedupe import dedupe as dedupe
+    from matching.pipeline.dedupe import write_run as write_run
+    from matching.pipeline.result import DedupeResult as DedupeResult
+    from matching.store import CustomerStore as CustomerStore

@@ -42,7 +42,7 @@ def test_group_pairs_equals_brute_force(codes: list[int], max_group: int) -> Non
     pos = np.arange(len(codes), dtype=np.int64)
     arr = np.asarray(codes, dtype=np.int64)
     a, b, big_codes, big_sizes = _group_pairs(pos, arr, max_group)
-    got = set(zip(a.tolist(), b.tolist()))
+    got = set(zip(a.tolist(), b.tolist(), strict=True))
     sizes = pd.Series(codes, dtype="int64").value_counts() if codes else pd.Series(dtype="int64")
     expected = {
         (i, j) for i, j in itertools.combinations(range(len(codes)), 2)
@@ -98,7 +98,7 @@ def test_household_phone_is_not_personal_evidence() -> None:
     ]
     prep = prepare(pd.DataFrame(rows))
     cp = compare(prep, candidates(prep))
-    pairs = {(prep.record_ids[a], prep.record_ids[b]): k for k, (a, b) in enumerate(zip(cp.a, cp.b))}
+    pairs = {(prep.record_ids[a], prep.record_ids[b]): k for k, (a, b) in enumerate(zip(cp.a, cp.b, strict=True))}
     phone = COMPARISONS[[c.name for c in COMPARISONS].index("phone")]
     assert cp.levels["phone"][pairs[("A", "B")]] == phone.index("household")
     assert cp.levels["phone"][pairs[("C", "D")]] == phone.index("personal")
@@ -209,7 +209,7 @@ def test_cluster_splits_chains_at_the_weakest_link() -> None:
     # A-B strong, B-C medium, C-D weak (Jr-Sr conflict): D must leave.
     a, b = np.array([0, 1, 2]), np.array([1, 2, 3])
     res = cluster(prep, a, b, np.array([20.0, 10.0, 5.0]))
-    lab = dict(zip(prep.record_ids, res.labels))
+    lab = dict(zip(prep.record_ids, res.labels, strict=True))
     assert lab["A"] == lab["B"] == lab["C"]
     assert lab["D"] != lab["C"]
     assert res.split_components == 1
@@ -230,7 +230,7 @@ def test_a_suffix_written_once_joins_only_through_its_own_contact() -> None:
     a = np.array([pos["F"], pos["S1"]])
     b = np.array([pos["S1"], pos["S2"]])
     res = cluster(prep, a, b, np.array([25.0, 40.0]))
-    lab = dict(zip(prep.record_ids, res.labels))
+    lab = dict(zip(prep.record_ids, res.labels, strict=True))
     assert lab["S1"] == lab["S2"]
     assert lab["F"] != lab["S2"]
 
@@ -248,7 +248,7 @@ def _namesakes() -> list[dict[str, str | None]]:
 
 def test_namesakes_of_a_suffix_in_their_zip_are_marked() -> None:
     prep = prepare(pd.DataFrame(_namesakes()))
-    marked = dict(zip(prep.record_ids, generation_marked(prep)))
+    marked = dict(zip(prep.record_ids, generation_marked(prep), strict=True))
     assert marked == {"F": True, "S1": True, "S2": True, "X": False}  # X: another ZIP
 
 
@@ -259,12 +259,12 @@ def test_namesakes_without_suffix_need_a_shared_contact() -> None:
     model = FellegiSunterModel.from_json(train(prep, cp).to_json())
     model.thresholds.match = -100.0  # everything would match on weight alone
     scores = score(prep, cp, model)
-    pairs = {(prep.record_ids[a], prep.record_ids[b]): (d, v) for a, b, d, v in zip(cp.a, cp.b, scores.decision, scores.vetoed_by)}
+    pairs = {(prep.record_ids[a], prep.record_ids[b]): (d, v) for a, b, d, v in zip(cp.a, cp.b, scores.decision, scores.vetoed_by, strict=True)}
     assert pairs[("F", "S1")] == ("possible", "generation_unclear")
     assert cp.namesake_generations[(cp.a == pos["F"]) & (cp.b == pos["S1"])].all()
     # The guard: a chain F - S1 of "match" edges still may not join the two.
     res = cluster(prep, np.array([pos["F"]]), np.array([pos["S1"]]), np.array([30.0]))
-    lab = dict(zip(prep.record_ids, res.labels))
+    lab = dict(zip(prep.record_ids, res.labels, strict=True))
     assert lab["F"] != lab["S1"]
 
 
@@ -274,7 +274,7 @@ def test_namesakes_sharing_their_own_cell_still_match() -> None:
     prep = prepare(pd.DataFrame(rows))
     pos = {r: i for i, r in enumerate(prep.record_ids)}
     res = cluster(prep, np.array([pos["F"]]), np.array([pos["S1"]]), np.array([30.0]))
-    lab = dict(zip(prep.record_ids, res.labels))
+    lab = dict(zip(prep.record_ids, res.labels, strict=True))
     assert lab["F"] == lab["S1"]
 
 
@@ -285,7 +285,7 @@ def _vetoes(rows: list[dict[str, str | None]]) -> dict[tuple[str, str], str]:
     model.thresholds.match = -100.0  # every pair would match on weight alone
     scores = score(prep, cp, model)
     ids = prep.record_ids
-    return {(ids[a], ids[b]): v for a, b, v in zip(cp.a, cp.b, scores.vetoed_by)}
+    return {(ids[a], ids[b]): v for a, b, v in zip(cp.a, cp.b, scores.vetoed_by, strict=True)}
 
 
 @pytest.mark.parametrize(
@@ -329,14 +329,14 @@ def test_a_date_of_birth_on_one_side_leaves_first_names_to_the_score() -> None:
     prep = prepare(pd.DataFrame(rows))
     pos = {r: i for i, r in enumerate(prep.record_ids)}
     res = cluster(prep, np.array([pos["O"], pos["O"]]), np.array([pos["D1"], pos["D2"]]), np.array([20.0, 20.0]))
-    lab = dict(zip(prep.record_ids, res.labels))
+    lab = dict(zip(prep.record_ids, res.labels, strict=True))
     assert lab["O"] == lab["D1"] == lab["D2"]
     # Without any date, different first names stay a conflict.
     for r in rows:
         r["date_of_birth"] = None
     prep = prepare(pd.DataFrame(rows))
     res = cluster(prep, np.array([pos["O"], pos["O"]]), np.array([pos["D1"], pos["D2"]]), np.array([20.0, 20.0]))
-    lab = dict(zip(prep.record_ids, res.labels))
+    lab = dict(zip(prep.record_ids, res.labels, strict=True))
     assert lab["O"] == lab["D2"] != lab["D1"]
 
 
@@ -351,7 +351,7 @@ def test_vectorized_nickname_check_is_are_nicknames() -> None:
     x = np.concatenate([[index[a] for a, _ in edges], rng.integers(0, len(names), 2000)])
     y = np.concatenate([[index[b] for _, b in edges], rng.integers(0, len(names), 2000)])
     got = _share_nickname_key(x, y, _Vocab(np.array(names, dtype=object)))
-    want = np.array([are_nicknames(names[i], names[j]) for i, j in zip(x.tolist(), y.tolist())])
+    want = np.array([are_nicknames(names[i], names[j]) for i, j in zip(x.tolist(), y.tolist(), strict=True)])
     assert want[: len(edges)].all() and not want[len(edges):].all()
     assert (got == want).all()
 
@@ -421,7 +421,7 @@ def test_exact_copy_joins_its_cluster() -> None:
         scores = score(prep, cp, train(prep, cp))
         m = scores.decision == MATCH
         res = cluster(prep, cp.a[m], cp.b[m], scores.weight[m])
-        lab = dict(zip(prep.record_ids, res.labels))
+        lab = dict(zip(prep.record_ids, res.labels, strict=True))
         assert lab["ZZCOPY"] == lab[full.iloc[k]["record_id"]]
 
 

@@ -13,19 +13,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import pandas as pd
 
+from matching.commands.explain import explain_pair
 from matching.evaluate import evaluate, read_tags, read_truth
 from matching.logic import MatchPolicy
 from matching.normalize import normalize_frame
 from matching.normalize.emails import is_placeholder_email_series
 from matching.normalize.phones import is_placeholder_phone_series
 from matching.normalize.vins import vin_check_digit_ok_series
-from matching.commands.explain import explain_pair
 from matching.pipeline.dedupe import dedupe, write_run
 from matching.records import request_from_row
 from matching.store import CustomerStore

@@ -153,7 +153,7 @@ def cluster(
     split = 0
     if len(to_split):
         bad_set_by_comp: dict[int, set[tuple[int, int]]] = {}
-        for x, y in zip(ca[bad_pair].tolist(), cb[bad_pair].tolist()):
+        for x, y in zip(ca[bad_pair].tolist(), cb[bad_pair].tolist(), strict=True):
             bad_set_by_comp.setdefault(int(labels[x]), set()).add((x, y))
         edge_comp = labels[a]
         in_split = np.isin(edge_comp, to_split)
@@ -164,9 +164,9 @@ def cluster(
         by_label = np.argsort(labels, kind="stable")
         m_lo = np.searchsorted(labels[by_label], to_split, side="left")
         m_hi = np.searchsorted(labels[by_label], to_split, side="right")
-        for k, (comp, lo, hi) in enumerate(zip(to_split.tolist(), bounds[0].tolist(), bounds[1].tolist())):
+        for k, (comp, lo, hi) in enumerate(zip(to_split.tolist(), bounds[0].tolist(), bounds[1].tolist(), strict=True)):
             members = by_label[m_lo[k]:m_hi[k]]
-            edges = list(zip(ew[lo:hi].tolist(), ea[lo:hi].tolist(), eb[lo:hi].tolist()))
+            edges = list(zip(ew[lo:hi].tolist(), ea[lo:hi].tolist(), eb[lo:hi].tolist(), strict=True))
             groups = _rebuild(members, edges, bad_set_by_comp.get(comp, set()), max_size)
             for g in groups[1:]:
                 labels[g] = next_label

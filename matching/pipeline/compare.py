@@ -463,7 +463,7 @@ def _last_levels(x: np.ndarray, y: np.ndarray, vocab: _Vocab) -> np.ndarray:
     several = np.nonzero(rest & (spaced[x] | spaced[y]))[0]
     partial = np.zeros(len(x), dtype=bool)
     v = vocab.values
-    partial[several] = [bool(set(v[s].split()) & set(v[t].split())) for s, t in zip(x[several], y[several])]
+    partial[several] = [bool(set(v[s].split()) & set(v[t].split())) for s, t in zip(x[several], y[several], strict=True)]
     typo = np.zeros(len(x), dtype=bool)
     rest2 = rest & ~partial
     joined, joined_vocab = vocab.derived("joined", lambda t: t.replace(" ", ""))
@@ -476,7 +476,7 @@ def _last_levels(x: np.ndarray, y: np.ndarray, vocab: _Vocab) -> np.ndarray:
 
 def _middle_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     out = np.full(len(x), 2, dtype=np.int8)
-    init = np.array([s[0] == t[0] and (len(s) == 1 or len(t) == 1) for s, t in zip(x, y)], dtype=bool)
+    init = np.array([s[0] == t[0] and (len(s) == 1 or len(t) == 1) for s, t in zip(x, y, strict=True)], dtype=bool)
     out[init] = 1
     out[x == y] = 0
     return out
@@ -775,7 +775,7 @@ def _spelling_repairs(rare: list[str], known: list[str]) -> dict[str, frozenset[
     y = joined["word_known"].to_numpy(dtype=object)
     ok = process.cpdist(list(x), list(y), scorer=OSA.distance, workers=1) <= 1
     out: dict[str, set[str]] = {}
-    for r, k in zip(x[ok], y[ok]):
+    for r, k in zip(x[ok], y[ok], strict=True):
         out.setdefault(r, set()).add(k)
     return {r: frozenset(v) for r, v in out.items()}
 
@@ -824,7 +824,7 @@ def _spelling_repairs_of(prep: Prepared) -> dict[str, frozenset[str]]:
         known_min = max(3, _KNOWN_SHARE * prep.n)
         unlisted = [w for w in u.tolist() if w not in real and len(w) >= 3]
         known = sorted(real | {u[c] for c in np.nonzero(counts >= known_min)[0]})
-        count_of = dict(zip(u.tolist(), counts.tolist()))
+        count_of = dict(zip(u.tolist(), counts.tolist(), strict=True))
         repairs = {
             word: kept
             for word, forms in _spelling_repairs(unlisted, known).items()
@@ -941,7 +941,7 @@ def business_view(prep: Prepared) -> tuple[pd.Series, np.ndarray]:
         last_m = last.to_numpy(dtype=object)[maybe]
         known = set(comp.dropna().tolist())
         legal_form = np.array(
-            [c is not None and c != n and n.startswith(c) for c, n in zip(as_company, last_m)], dtype=bool
+            [c is not None and c != n and n.startswith(c) for c, n in zip(as_company, last_m, strict=True)], dtype=bool
         )
         in_file = np.array([c is not None and " " in c and c in known for c in as_company], dtype=bool)
         hit = legal_form | in_file

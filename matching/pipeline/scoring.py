@@ -279,7 +279,7 @@ def train(
         log_u[ok] += uj[P[ok, j]]
     prior = 0.3
     iterations = 0
-    for iterations in range(1, max_iterations + 1):
+    for iterations in range(1, max_iterations + 1):  # noqa: B007 - the count is reported
         log_m = np.zeros(len(patterns))
         for j, c in enumerate(comps):
             mj = np.log(np.clip(m[c.name], 1e-12, 1))
