@@ -340,6 +340,36 @@ def test_a_date_of_birth_on_one_side_leaves_first_names_to_the_score() -> None:
     assert lab["O"] == lab["D2"] != lab["D1"]
 
 
+def test_dates_of_birth_one_keystroke_apart_waive_the_first_name_conflict() -> None:
+    # A copy with a garbled first name and a date one digit off, and one with a date two
+    # digits off: only the first stays with the original through the guard.
+    rows = [
+        {**_rec(record_id="O", first_name="Joel", last_name="Ryan", postal_code="3070"), "date_of_birth": "19720615"},
+        {**_rec(record_id="D1", first_name="Emalcene", last_name="Ryan", postal_code="3070"), "date_of_birth": "19720616"},
+        {**_rec(record_id="D2", first_name="Maxine", last_name="Ryan", postal_code="3070"), "date_of_birth": "19790316"},
+    ]
+    prep = prepare(pd.DataFrame(rows))
+    pos = {r: i for i, r in enumerate(prep.record_ids)}
+    res = cluster(prep, np.array([pos["O"], pos["O"]]), np.array([pos["D1"], pos["D2"]]), np.array([20.0, 19.0]))
+    lab = dict(zip(prep.record_ids, res.labels, strict=True))
+    assert lab["O"] == lab["D1"] != lab["D2"]
+
+
+def test_a_shared_birthday_alone_is_not_a_match() -> None:
+    def rec(rid: str, first: str, last: str, line1: str, zip5: str, ssn: str) -> dict:
+        return {**_rec(record_id=rid, first_name=first, last_name=last, address_line1=line1, postal_code=zip5),
+                "date_of_birth": "19410718", "id_number": ssn}
+
+    rows = [
+        rec("A", "Aidan", "Campbell", "41 Edwards Street", "4130", "8324852"),
+        rec("B", "Aidan", "Webb", "14 Benny Place", "6023", "5320865"),  # another man, same birthday
+        rec("C", "Aidan", "Campbel", "41 Edwards Street", "4130", "8324852"),
+    ]
+    got = _vetoes(rows)
+    assert got[("A", "B")] == "birthday_only"
+    assert got[("A", "C")] == ""
+
+
 def test_vectorized_nickname_check_is_are_nicknames() -> None:
     from matching.normalize.names import _table, are_nicknames
     from matching.pipeline.compare import _share_nickname_key, _Vocab

@@ -50,8 +50,9 @@ class ClusterResult:
 def conflicts(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """True where records a and b can never be one customer: different generations, a
     business and a person, or different first names (unless an identity number or the
-    date of birth agrees); and a suffix on one record only (Jr / nothing) unless the two
-    share a phone, an email, a VIN or a customer key themselves."""
+    date of birth agrees or is one keystroke off: files with dates garble digits); and a
+    suffix on one record only (Jr / nothing) unless the two share a phone, an email, a
+    VIN or a customer key themselves."""
     norm = prep.norm
     first, _, _ = name_levels(prep, a, b)
     # Suffixes as codes (-1: none): the same comparison compare() makes, on integers.
@@ -60,9 +61,10 @@ def conflicts(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     has_a, has_b = sa >= 0, sb >= 0
     gen = has_a & has_b & (sa != sb)
     business = is_business(prep)
-    # An agreeing identity number overrides a first name typed beyond recognition.
-    same_id = np.isin(_coded_levels(prep, "id_number", a, b, _code_levels), [0, 1]) | (
-        _coded_levels(prep, "dob", a, b, _code_levels) == 0
+    # An identity number or a date of birth that agrees (or is one keystroke off: a typed
+    # digit, two digits swapped) overrides a first name typed beyond recognition.
+    same_id = np.isin(_coded_levels(prep, "id_number", a, b, _code_levels), [0, 1]) | np.isin(
+        _coded_levels(prep, "dob", a, b, _code_levels), [0, 1]
     )
     # A date of birth on one record only: whether the first names are one person's is
     # left to the pair's own score (a file with dates replaces first names when it

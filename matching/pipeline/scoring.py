@@ -322,6 +322,7 @@ VETOES = {
     "generation_unclear": "a suffix on one record only, or on neither while a namesake in the same ZIP code has one (father or son?), and no personal phone or email shared: possible match at most",
     "name_only": "nothing but the name agrees (no shared phone, email, VIN, key or address): possible match at most",
     "address_only_contradicted": "only the address agrees while phones and VINs both differ (father and son, roommates): possible match at most",
+    "birthday_only": "the date of birth and one name agree while the other name, the address and the identity number all differ (a shared birthday): possible match at most",
     "surname_changed": "different last names and no personal evidence (only shared or household values): possible match at most",
     "email_only_contradicted": "only a plain email (no digits: a name spelled as an address) agrees while the phones differ, or, with no phones to compare, the cars and ZIP codes differ (namesakes who both gave it): possible match at most",
     "identifier_only": "different last names and only a VIN or a key in common, no phone, email, address, identity number or date of birth (a resold car, a recycled key): possible match at most",
@@ -379,10 +380,10 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
     contact = (lv["phone"] == 0) | (lv["email"] == 0)
     # Identity-level agreement (an identity number, or a date of birth) is not household
     # evidence: it lets the score decide even when a first name was typed beyond recognition.
-    identity = np.isin(lv["id_number"], [0, 1]) | (lv["date_of_birth"] == 0)
+    identity = np.isin(lv["id_number"], [0, 1]) | np.isin(lv["date_of_birth"], [0, 1])
     personal = (
         contact | (lv["vin"] == 0) | (lv["customer_key"] == 0)
-        | np.isin(lv["id_number"], [0, 1]) | (lv["date_of_birth"] == 0)
+        | np.isin(lv["id_number"], [0, 1]) | np.isin(lv["date_of_birth"], [0, 1])
     )
     business = is_business(prep)
     namesakes = compared.namesake_generations if compared.namesake_generations is not None else np.zeros(n, dtype=bool)
@@ -414,6 +415,15 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
         ),
         ("name_only", ~evidence, POSSIBLE),
         ("address_only_contradicted", same_address & ~identifying & contradicted, POSSIBLE),
+        (
+            "birthday_only",
+            (lv["date_of_birth"] == 0)
+            & ((lv["first_name"] == first.index("different")) | (lv["last_name"] == COMPARISON_BY_NAME["last_name"].index("different")))
+            & (lv["id_number"] == COMPARISON_BY_NAME["id_number"].index("different"))
+            & (lv["address"] == COMPARISON_BY_NAME["address"].index("different"))
+            & ~contact & ~np.isin(lv["vin"], [0, 1, 2]) & (lv["customer_key"] != 0),
+            POSSIBLE,
+        ),
         ("surname_changed", (lv["last_name"] == COMPARISON_BY_NAME["last_name"].index("different")) & ~personal, POSSIBLE),
         (
             "email_only_contradicted",
