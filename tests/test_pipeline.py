@@ -340,6 +340,24 @@ def test_a_date_of_birth_on_one_side_leaves_first_names_to_the_score() -> None:
     assert lab["O"] == lab["D2"] != lab["D1"]
 
 
+def test_a_shared_landline_beside_two_own_cells_is_not_a_match() -> None:
+    def rec(rid: str, p1: str, p2: str | None, email: str | None = None) -> dict:
+        return _rec(record_id=rid, first_name="Jacob", last_name="Walker", phone_1=p1, phone_2=p2,
+                    email_1=email, address_line1="8617 Harbor Dr", postal_code="92125")
+
+    rows = [
+        rec("F", "858-593-8464", "619-259-2850"),  # a cell and the family landline
+        rec("S", "858-202-3542", "619-259-2850"),  # another cell, the same landline
+        rec("F2", "858-593-8464", "619-259-2850"),  # F again: the same two phones
+        rec("S2", "858-202-3542", "619-259-2850", "jacob.walker@icloud.com"),
+        rec("S3", "858-777-1234", "619-259-2850", "jacob.walker@icloud.com"),  # S with a new cell
+    ]
+    got = _vetoes(rows)
+    assert got[("F", "S")] == "shared_line_only"
+    assert got[("F", "F2")] == ""
+    assert got[("S2", "S3")] == ""  # the email agrees: the score decides
+
+
 def test_dates_of_birth_one_keystroke_apart_waive_the_first_name_conflict() -> None:
     # A copy with a garbled first name and a date one digit off, and one with a date two
     # digits off: only the first stays with the original through the guard.

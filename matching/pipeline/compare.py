@@ -209,6 +209,8 @@ class ComparedPairs:
     namesake_generations: np.ndarray | None = None
     # Per pair: same ZIP and addresses one typo apart (not the same address key).
     address_close: np.ndarray | None = None
+    # Per pair: they share a phone and each also carries a phone the other lacks.
+    phones_split: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.a)
@@ -1126,6 +1128,9 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
             }))
 
     gen_ambiguous = shares_any & shares_only_generation_ambiguous & (levels["suffix"] == 1)
+    # A shared phone while each record also carries one the other lacks (a family landline
+    # beside two cells): the scorer's shared_line_only guard.
+    phones_split = np.isin(levels["phone"], [0, 1]) & _each_has_own(_value_codes(prep, PHONE_COLUMNS), a, b)
     profiles = pd.concat(profile_rows, ignore_index=True) if profile_rows else pd.DataFrame(
         columns=["field", "value_code", "records", "kind"]
     )
@@ -1133,5 +1138,5 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
     return ComparedPairs(
         a=a, b=b, levels=levels, swapped=swapped, generation_ambiguous=gen_ambiguous, plain_email=plain_email,
         profiles=profiles, value_stats=value_stats, value_uniques=value_uniques, namesake_generations=namesakes,
-        address_close=address_close,
+        address_close=address_close, phones_split=phones_split,
     )

@@ -323,6 +323,7 @@ VETOES = {
     "name_only": "nothing but the name agrees (no shared phone, email, VIN, key or address): possible match at most",
     "address_only_contradicted": "only the address agrees while phones and VINs both differ (father and son, roommates): possible match at most",
     "birthday_only": "the date of birth and one name agree while the other name, the address and the identity number all differ (a shared birthday): possible match at most",
+    "shared_line_only": "the records share a phone, each also carries a phone the other lacks, and no email, VIN, key or identity agrees (two people on one family line): possible match at most",
     "surname_changed": "different last names and no personal evidence (only shared or household values): possible match at most",
     "email_only_contradicted": "only a plain email (no digits: a name spelled as an address) agrees while the phones differ, or, with no phones to compare, the cars and ZIP codes differ (namesakes who both gave it): possible match at most",
     "identifier_only": "different last names and only a VIN or a key in common, no phone, email, address, identity number or date of birth (a resold car, a recycled key): possible match at most",
@@ -422,6 +423,14 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
             & (lv["id_number"] == COMPARISON_BY_NAME["id_number"].index("different"))
             & (lv["address"] == COMPARISON_BY_NAME["address"].index("different"))
             & ~contact & ~np.isin(lv["vin"], [0, 1, 2]) & (lv["customer_key"] != 0),
+            POSSIBLE,
+        ),
+        (
+            "shared_line_only",
+            # Each record keeps a phone of its own besides the shared one: two people on
+            # one family line (father and son, spouses) unless something personal agrees.
+            (compared.phones_split if compared.phones_split is not None else np.zeros(n, dtype=bool))
+            & ~np.isin(lv["email"], [0, 1]) & ~np.isin(lv["vin"], [0, 1, 2]) & (lv["customer_key"] != 0) & ~identity,
             POSSIBLE,
         ),
         ("surname_changed", (lv["last_name"] == COMPARISON_BY_NAME["last_name"].index("different")) & ~personal, POSSIBLE),
