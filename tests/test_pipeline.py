@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from matching.evaluate import evaluate
 from matching.pipeline.blocking import _group_pairs, candidates, estimate_pairs
 from matching.pipeline.cluster import cluster
-from matching.pipeline.compare import COMPARISONS, compare, generation_marked
+from matching.pipeline.compare import COMPARISONS, compare, generation_marked, name_levels
 from matching.pipeline.prepare import prepare
 from matching.pipeline.scoring import MATCH, FellegiSunterModel, score, train
 
@@ -338,6 +338,57 @@ def test_a_date_of_birth_on_one_side_leaves_first_names_to_the_score() -> None:
     res = cluster(prep, np.array([pos["O"], pos["O"]]), np.array([pos["D1"], pos["D2"]]), np.array([20.0, 20.0]))
     lab = dict(zip(prep.record_ids, res.labels, strict=True))
     assert lab["O"] == lab["D2"] != lab["D1"]
+
+
+@pytest.mark.parametrize(
+    ("line1_b", "zip_b", "close"),
+    [
+        ("9 Tunney Crescent", "5031", True),  # the ZIP code's digits swapped
+        ("9 Tunnye Crescent", "5013", True),  # a typo in the street, the same ZIP
+        ("9 Tunneycrescent", "5031", True),  # the street type glued on
+        ("9 Tunnye Crescent", "5031", False),  # a typo in the street and in the ZIP
+        ("9 Tunney Crescent", "5703", False),  # two digits off: another place
+        ("19 Tunney Crescent", "5031", False),  # another house number and ZIP
+    ],
+)
+def test_one_house_written_twice_is_close(line1_b: str, zip_b: str, close: bool) -> None:
+    rows = [
+        _rec(record_id="A", first_name="Timothy", last_name="Twigger", address_line1="9 Tunney Crescent", postal_code="5013"),
+        _rec(record_id="B", first_name="Timothy", last_name="Twigger", address_line1=line1_b, postal_code=zip_b),
+    ]
+    prep = prepare(pd.DataFrame(rows))
+    cp = compare(prep, candidates(prep))
+    assert len(cp) == 1
+    assert bool(cp.address_close[0]) is close
+    assert (_vetoes(rows)[("A", "B")] == "name_only") is not close
+
+
+def test_the_street_and_first_name_find_a_record_whose_zip_and_surname_were_mistyped() -> None:
+    rows = [
+        _rec(record_id="A", first_name="Emily", last_name="Hingston", address_line1="15 Paul Coe Crescent", postal_code="2565"),
+        _rec(record_id="B", first_name="Emily", last_name="Hingstxon", address_line1="15 Paul Coe Crescent", postal_code="2556"),
+        _rec(record_id="C", first_name="Laura", last_name="Hingston", address_line1="15 Paul Coe Crescent", postal_code="2556"),
+    ]
+    prep = prepare(pd.DataFrame(rows))
+    cands = candidates(prep)
+    found = {(prep.record_ids[a], prep.record_ids[b]): r for a, b, r in zip(cands.a, cands.b, cands.rules, strict=True)}
+    bit = 1 << cands.rule_names.index("street_first")
+    assert found[("A", "B")] & bit
+    assert not found.get(("A", "C"), 0) & bit  # another first name
+
+
+@pytest.mark.parametrize(("a", "b"), [("Laur A", "Laura"), ("Mary Ann", "Maryann")])
+def test_a_first_name_with_a_space_typed_in_is_the_same_name(a: str, b: str) -> None:
+    rows = [
+        _rec(record_id="A", first_name=a, last_name="Hefford", postal_code="6530"),
+        _rec(record_id="B", first_name=b, last_name="Hefford", postal_code="6530"),
+        _rec(record_id="C", first_name="George", last_name="De La Cruz", postal_code="6530"),
+        _rec(record_id="D", first_name="George", last_name="Delacruz", postal_code="6530"),
+    ]
+    prep = prepare(pd.DataFrame(rows))
+    pos = {r: i for i, r in enumerate(prep.record_ids)}
+    first, last, _ = name_levels(prep, np.array([pos["A"], pos["C"]]), np.array([pos["B"], pos["D"]]))
+    assert first[0] == 0 and last[1] == 0
 
 
 def test_a_shared_landline_beside_two_own_cells_is_not_a_match() -> None:

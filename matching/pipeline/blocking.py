@@ -74,6 +74,10 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("dob_zip", columns=("dob", "zip5")),
     BlockingRule("dob_any_name", slots=("dob_first_phon", "dob_last_phon")),
     BlockingRule("phonetic_names", columns=("first_phon", "last_phon"), max_group=30),
+    # The same house number and street with the same first name, whatever the ZIP code
+    # and however the last name was typed (a ZIP code typed wrong moves a record out of
+    # every ZIP-keyed block).
+    BlockingRule("street_first", columns=("street_part", "first_canon"), max_group=30),
 )
 
 

@@ -437,6 +437,9 @@ def _first_levels(x: np.ndarray, y: np.ndarray, vocab: _Vocab) -> np.ndarray:
     head, heads = vocab.derived("head", lambda t: t.split()[0])
     hx, hy = head[x], head[y]
     exact = (x == y) | (hx == hy)  # "mary ann" vs "mary": one name written in part
+    # One name with a space typed in or left out: "mary ann" / "maryann", "laur a" / "laura".
+    joined, _ = vocab.derived("joined", lambda t: t.replace(" ", ""))
+    exact |= joined[x] == joined[y]
     length = heads.feature("len", len, np.int64)
     initial = heads.feature("initial", lambda t: t[:1])
     # An initial: one side is a single letter the other starts with.
@@ -457,7 +460,9 @@ def _first_levels(x: np.ndarray, y: np.ndarray, vocab: _Vocab) -> np.ndarray:
 @_coded
 def _last_levels(x: np.ndarray, y: np.ndarray, vocab: _Vocab) -> np.ndarray:
     out = np.full(len(x), 3, dtype=np.int8)
-    exact = x == y
+    # Equal but for spaces ("de la cruz" / "delacruz", "georg e" / "george"): one name.
+    joined, joined_vocab = vocab.derived("joined", lambda t: t.replace(" ", ""))
+    exact = (x == y) | (joined[x] == joined[y])
     rest = ~exact
     # A word in common (double-barrelled names written in part): only names of several
     # words can share one without being equal.
@@ -468,7 +473,6 @@ def _last_levels(x: np.ndarray, y: np.ndarray, vocab: _Vocab) -> np.ndarray:
     partial[several] = [bool(set(v[s].split()) & set(v[t].split())) for s, t in zip(x[several], y[several], strict=True)]
     typo = np.zeros(len(x), dtype=bool)
     rest2 = rest & ~partial
-    joined, joined_vocab = vocab.derived("joined", lambda t: t.replace(" ", ""))
     typo[rest2] = _edit_ok(joined[x[rest2]], joined[y[rest2]], joined_vocab)
     out[partial] = 2
     out[typo] = 1
@@ -502,6 +506,34 @@ def _address_typo(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         shortest = np.minimum([len(t) for t in x], [len(t) for t in y])
         out[dist <= np.where(shortest >= 16, 2, 1)] = 1
     out[x == y] = 0
+    return out
+
+
+def _address_near(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Address keys (``"<number> <street word> <zip5>"``) of one house written twice: 1,
+    else 2. One house: the keys one typo apart (two for long ones) in the same ZIP; or the
+    same number and street with ZIP codes one keystroke apart (``6085`` / ``6058``); or,
+    with either ZIP, the same number and a street word with its street type glued on
+    (``mckinleycircuit`` / ``mckinley``). Only asked about pairs whose ZIP codes are at
+    most one edit apart."""
+    out = _address_typo(x, y)
+    rest = np.nonzero(out == 2)[0]
+    if not len(rest):
+        return out
+    xs = [x[i].rsplit(" ", 1) for i in rest.tolist()]
+    ys = [y[i].rsplit(" ", 1) for i in rest.tolist()]
+    streets_x, streets_y = [s[0] for s in xs], [s[0] for s in ys]
+    same_zip = np.array([s[-1] == t[-1] for s, t in zip(xs, ys, strict=True)], dtype=bool)
+    # One keystroke in the ZIP code, none in the street (two slips: maybe another house).
+    zip_slip = ~same_zip & np.array([s == t for s, t in zip(streets_x, streets_y, strict=True)], dtype=bool)
+
+    def glued(s: str, t: str) -> bool:
+        (n1, _, w1), (n2, _, w2) = s.partition(" "), t.partition(" ")
+        short, long_ = sorted((w1, w2), key=len)
+        return n1 == n2 and len(short) >= 4 and short != long_ and long_.startswith(short)
+
+    glue = np.array([glued(s, t) for s, t in zip(streets_x, streets_y, strict=True)], dtype=bool)
+    out[rest[zip_slip | glue]] = 1
     return out
 
 
@@ -1017,12 +1049,18 @@ def record_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> dict[str, np.
     # Same address: "personal" until compare() profiles who lives there.
     ka, kb = key[a], key[b]
     addr[(ka >= 0) & (ka == kb)] = 0
-    # Same ZIP, addresses one typo apart (12 Crst St / 12 Crest St, 26 / 62 Lance Hill):
-    # the same house written twice, as far as the guards are concerned.
-    near = np.nonzero(has_zip & (za == zb) & (ka >= 0) & (kb >= 0) & (ka != kb))[0]
+    # The same house written twice, as far as the guards are concerned: addresses one
+    # typo apart in one ZIP (12 Crst St / 12 Crest St, 26 / 62 Lance Hill), the same street
+    # address with ZIP codes one keystroke apart, a street type glued on (see _address_near).
+    near = has_zip & (ka >= 0) & (kb >= 0) & (ka != kb)
+    other_zip = np.nonzero(near & (za != zb))[0]
+    if len(other_zip):
+        zip_values = _codes_of(prep, "zip5")[1]
+        near[other_zip] = _pairwise_coded(za[other_zip], zb[other_zip], zip_values, _code_levels) == 1
+    near = np.nonzero(near)[0]
     close = np.zeros(len(a), dtype=bool)
     if len(near):
-        close[near] = _pairwise_coded(ka[near], kb[near], _codes_of(prep, "address_key")[1], _address_typo) == 1
+        close[near] = _pairwise_coded(ka[near], kb[near], _codes_of(prep, "address_key")[1], _address_near) == 1
     company, company_values = _company_codes(prep)
     return {
         "first_name": first,

@@ -55,8 +55,9 @@ def _line2_empty(recs: pd.DataFrame) -> np.ndarray:
     return (line2.isna() | (line2 == "")).to_numpy(dtype=bool)
 
 
-def _address_key(recs: pd.DataFrame, coded: dict[str, Coded]) -> Coded | np.ndarray:
-    """``address_key_series(address_line1, postal_code)``, reusing the normalized street.
+def _address_key(recs: pd.DataFrame, coded: dict[str, Coded]) -> tuple[Coded | np.ndarray, Coded | np.ndarray]:
+    """``address_key_series(address_line1, postal_code)``, reusing the normalized street,
+    and its key part alone (``"<house> <street word>"``, where the record has a ZIP too).
 
     ``street`` is read from line 1 joined with line 2; where line 2 is missing or empty
     that is line 1's street, so the key comes from it without parsing the line again
@@ -66,7 +67,8 @@ def _address_key(recs: pd.DataFrame, coded: dict[str, Coded]) -> Coded | np.ndar
     """
     n = len(recs)
     if "address_line1" not in recs.columns or "postal_code" not in coded:
-        return np.full(n, None, dtype=object)  # no street, or no ZIP: no key
+        none = np.full(n, None, dtype=object)  # no street, or no ZIP: no key
+        return none, none
     street = coded["_street_key_part"]
     same = _line2_empty(recs)
     part_codes = np.where(same, street.codes, -1)
@@ -84,8 +86,9 @@ def _address_key(recs: pd.DataFrame, coded: dict[str, Coded]) -> Coded | np.ndar
     part_row, zip_row = part_of[part.codes], zip_of[zip5.codes]
     rows = np.flatnonzero((part_row >= 0) & (zip_row >= 0))
     codes = np.full(n, -1, dtype=np.int64)
+    street_part = Coded(np.where(zip_row >= 0, part_row, -1), parts)
     if not len(rows):
-        return Coded(codes, np.empty(0, dtype=object), distinct=True)
+        return Coded(codes, np.empty(0, dtype=object), distinct=True), street_part
     codes[rows], _ = pd.factorize(part_row[rows] * len(zips) + zip_row[rows])
     # One text per distinct (key part, ZIP), from the row where it first appears. The
     # part is "<house> <word>" and the ZIP has no space: distinct pairs, distinct texts.
@@ -94,7 +97,7 @@ def _address_key(recs: pd.DataFrame, coded: dict[str, Coded]) -> Coded | np.ndar
     texts = pc.binary_join_element_wise(
         pa.array(parts[part_row[first]], type=pa.string()), pa.array(zips[zip_row[first]], type=pa.string()), " "
     )
-    return Coded(codes, np.asarray(texts.to_numpy(zero_copy_only=False), dtype=object), distinct=True)
+    return Coded(codes, np.asarray(texts.to_numpy(zero_copy_only=False), dtype=object), distinct=True), street_part
 
 
 @dataclass
@@ -248,7 +251,7 @@ def prepare(
             ok = np.flatnonzero(~(pd.isna(dob_values) | pd.isna(phon)))
             out[ok] = dob_values[ok] + "|" + phon[ok]
         cols[col] = out
-    cols["address_key"] = _address_key(recs, coded)
+    cols["address_key"], cols["street_part"] = _address_key(recs, coded)
     norm = _frame(cols, recs.index)
     coded_cols = {name: c for name, c in cols.items() if isinstance(c, Coded)}
     return Prepared(records=recs, norm=norm, kept_codes=_KeptCodes(norm, coded_cols))

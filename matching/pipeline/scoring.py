@@ -421,7 +421,7 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
             (lv["date_of_birth"] == 0)
             & ((lv["first_name"] == first.index("different")) | (lv["last_name"] == COMPARISON_BY_NAME["last_name"].index("different")))
             & (lv["id_number"] == COMPARISON_BY_NAME["id_number"].index("different"))
-            & (lv["address"] == COMPARISON_BY_NAME["address"].index("different"))
+            & (lv["address"] == COMPARISON_BY_NAME["address"].index("different")) & ~same_address
             & ~contact & ~np.isin(lv["vin"], [0, 1, 2]) & (lv["customer_key"] != 0),
             POSSIBLE,
         ),
