@@ -509,30 +509,49 @@ def _address_typo(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def _address_near(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+@_coded
+def _address_near(x: np.ndarray, y: np.ndarray, vocab: _Vocab) -> np.ndarray:
     """Address keys (``"<number> <street word> <zip5>"``) of one house written twice: 1,
     else 2. One house: the keys one typo apart (two for long ones) in the same ZIP; or the
     same number and street with ZIP codes one keystroke apart (``6085`` / ``6058``); or,
     with either ZIP, the same number and a street word with its street type glued on
     (``mckinleycircuit`` / ``mckinley``). Only asked about pairs whose ZIP codes are at
     most one edit apart."""
-    out = _address_typo(x, y)
+    values = vocab.values
+    out = _address_typo(values[x], values[y])
     rest = np.nonzero(out == 2)[0]
     if not len(rest):
         return out
-    xs = [x[i].rsplit(" ", 1) for i in rest.tolist()]
-    ys = [y[i].rsplit(" ", 1) for i in rest.tolist()]
-    streets_x, streets_y = [s[0] for s in xs], [s[0] for s in ys]
-    same_zip = np.array([s[-1] == t[-1] for s, t in zip(xs, ys, strict=True)], dtype=bool)
+    # The parts of the keys these pairs hold, column-wise (most pairs are in one ZIP with
+    # two different streets: no Python string work per pair).
+    needed = np.unique(np.concatenate([x[rest], y[rest]]))
+    keys = pa.array(values[needed], type=pa.string())
+    street_zip = pc.split_pattern(keys, " ", max_splits=1, reverse=True)
+    street = pc.list_element(street_zip, 0)
+    number_word = pc.split_pattern(street, " ", max_splits=1)
+    word = pc.list_element(number_word, 1)
+
+    def codes(arr: pa.Array) -> np.ndarray:
+        return pc.dictionary_encode(arr).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+    street_c, zip_c = codes(street), codes(pc.list_element(street_zip, 1))
+    number_c, word_c, head_c = codes(pc.list_element(number_word, 0)), codes(word), codes(pc.utf8_slice_codeunits(word, 0, 4))
+    word_len = pc.utf8_length(word).to_numpy(zero_copy_only=False)
+    ix, iy = np.searchsorted(needed, x[rest]), np.searchsorted(needed, y[rest])
     # One keystroke in the ZIP code, none in the street (two slips: maybe another house).
-    zip_slip = ~same_zip & np.array([s == t for s, t in zip(streets_x, streets_y, strict=True)], dtype=bool)
-
-    def glued(s: str, t: str) -> bool:
-        (n1, _, w1), (n2, _, w2) = s.partition(" "), t.partition(" ")
-        short, long_ = sorted((w1, w2), key=len)
-        return n1 == n2 and len(short) >= 4 and short != long_ and long_.startswith(short)
-
-    glue = np.array([glued(s, t) for s, t in zip(streets_x, streets_y, strict=True)], dtype=bool)
+    zip_slip = (zip_c[ix] != zip_c[iy]) & (street_c[ix] == street_c[iy])
+    # A street type glued on: the same number, one word starting with the other (4+ letters).
+    maybe = np.nonzero(
+        (number_c[ix] == number_c[iy]) & (word_c[ix] != word_c[iy]) & (head_c[ix] == head_c[iy])
+        & (np.minimum(word_len[ix], word_len[iy]) >= 4)
+    )[0]
+    glue = np.zeros(len(rest), dtype=bool)
+    if len(maybe):
+        words = word.to_numpy(zero_copy_only=False)
+        glue[maybe] = [
+            s.startswith(t) or t.startswith(s)
+            for s, t in zip(words[ix[maybe]].tolist(), words[iy[maybe]].tolist(), strict=True)
+        ]
     out[rest[zip_slip | glue]] = 1
     return out
 
