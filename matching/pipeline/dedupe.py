@@ -5,6 +5,7 @@ decide -> cluster -> golden records. One code path for Python (:func:`dedupe`) a
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -150,27 +151,41 @@ def dedupe(
                            max_size=max_cluster_size)
     rid = prep.record_ids
     clusters = pd.DataFrame({"record_id": rid, "cluster_id": clusters_res.cluster_ids})
-    stats["clusters"] = int(clusters["cluster_id"].nunique())
+    # Counted on arrays, not on a million ids or millions of decisions as pandas text:
+    # cluster ids are the smallest record id of each label, so one id per label.
+    stats["clusters"] = int(np.count_nonzero(np.bincount(clusters_res.labels)))
     stats["split_components"] = clusters_res.split_components
-    stats["decisions"] = {k: int(v) for k, v in pd.Series(scores.decision).value_counts().items()}
-    stats["vetoes"] = {k: int(v) for k, v in pd.Series(scores.vetoed_by[scores.vetoed_by != ""]).value_counts().items()}
+    stats["decisions"] = _value_counts(scores.decision)
+    stats["vetoes"] = _value_counts(scores.vetoed_by[scores.vetoed_by != ""])
     lap("cluster")
     step(f"{stats['clusters']:,} clusters")
 
-    # The explanation tables (not a stage of their own in the progress bar), then the
-    # pairs' arrays and compare's cached tables are let go before the golden records
-    # allocate theirs: the peak memory of a run is the sum of what is alive at once.
-    pairs = _pairs_frame(rid, compared, scores, clusters_res.labels)
-    profiles = _profiles_frame(prep, compared, cands)
-    lap("pairs_and_profiles")
-    del compared, cands, scores, is_match, clusters_res
+    # The explanation tables (not a stage of their own in the progress bar). The peak
+    # memory of a run is the sum of what is alive at once, so each table is made once
+    # what it no longer needs is let go: compare's cached tables (the cluster guard was
+    # their last reader) before the profiles; the normalized frame, all but the columns
+    # golden records read, before the pairs (the largest table); the pairs' arrays
+    # before the golden records allocate theirs.
     prep.__dict__.pop("_compare_cache", None)
+    profiles = _profiles_frame(prep, compared, cands)
+    del cands
+    from matching.pipeline.golden import NORM_COLUMNS, golden_records
 
-    from matching.pipeline.golden import golden_records
+    # The prepared frames golden needs: records in record_id order (as ``clusters``) and
+    # the normalized columns it reads, whose emails are match keys (golden re-reads those
+    # it needs). The selection is a new block: the full frame goes with ``prep``.
+    prep_records = prep.records
+    golden_norm = prep.norm[[c for c in prep.norm.columns if c in NORM_COLUMNS]]
+    del prep
+    _release_memory()
+    pairs = _pairs_frame(rid, compared, scores, clusters_res.labels)
+    lap("pairs_and_profiles")
+    del compared, scores, is_match, clusters_res
+    _release_memory()
 
-    # The prepared frames: records in record_id order (as ``clusters``) and their
-    # normalized columns, whose emails are match keys (golden re-reads those it needs).
-    gold = golden_records(prep.records, clusters, norm=prep.norm, rules=golden_rules, norm_email_keys=True)
+    gold = golden_records(prep_records, clusters, norm=golden_norm, rules=golden_rules, norm_email_keys=True)
+    del golden_norm
+    _release_memory()  # golden's working arrays: the files are written next
     lap("golden")
     step("golden records built")
     return DedupeResult(
@@ -185,6 +200,35 @@ def dedupe(
         profiles=profiles,
         stats=stats,
     )
+
+
+def _value_counts(values: np.ndarray) -> dict[str, int]:
+    """``pd.Series(values).value_counts()`` as a dict (most frequent first) for an object
+    array of a few distinct strings: counted as objects, without converting millions of
+    them to pandas text first."""
+    return {k: int(v) for k, v in pd.Series(values, dtype=object, copy=False).value_counts().items()}
+
+
+def _release_memory() -> None:
+    """Give the memory freed so far back to the system (glibc's ``malloc_trim``).
+
+    Millions of small and mid-sized arrays freed between stages stay in the allocator's
+    heap otherwise, and count in the peak resident memory of the stages that follow. A
+    no-op where the C library is not glibc."""
+    pa.default_memory_pool().release_unused()  # Arrow's own pool (mimalloc, jemalloc)
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def _pairs_frame(rid: np.ndarray, compared: Any, scores: Any, labels: np.ndarray) -> pd.DataFrame:

@@ -165,6 +165,12 @@ ADDRESS_COLUMNS: tuple[str, ...] = (
     "country",
 )
 _NAME_FIELDS = ("first_name", "middle_name", "last_name", "company")
+#: The columns of ``norm`` that golden records read (any others are ignored): a caller
+#: holding a wider normalized frame may pass just these and let the rest go.
+NORM_COLUMNS: tuple[str, ...] = (
+    *_NAME_FIELDS, "customer_key", *PHONE_LABELS, *EMAIL_LABELS, "vin_1", "vin_2", "vin_3",
+    "street", "unit", "postal_code", "city", "state",
+)
 
 #: Columns of :attr:`GoldenRecords.golden`, in order.
 GOLDEN_COLUMNS: tuple[str, ...] = (
@@ -1236,30 +1242,41 @@ class _Provenance:
         self.add(name, u.cl, values, rows, labels.astype(np.int8))
 
     def frame(self) -> pd.DataFrame:
-        cl = np.concatenate([p[0] for p in self.parts])
+        # Each column's parts are let go once they are joined (and its categorical codes
+        # made): at a million records the parts and the columns are hundreds of MB each,
+        # and this is the last step of golden records, where a run's memory peaks.
+        cls, names, values, rows, rules = (list(c) for c in zip(*self.parts, strict=True))
+        self.parts = []
         field_codes = np.concatenate(
-            [np.full(len(p[0]), self.FIELDS.index(p[1]), dtype=np.int8) for p in self.parts]
+            [np.full(len(c), self.FIELDS.index(name), dtype=np.int8) for c, name in zip(cls, names, strict=True)]
         )
-        values = np.concatenate([p[2] for p in self.parts])
-        rows = np.concatenate([p[3] for p in self.parts])
-        rules = np.concatenate([p[4] for p in self.parts])
         # Rows stay grouped by field, then by cluster: sorting 4M rows by cluster would
         # cost more than the rest of the provenance together.
         # Ids as categoricals: codes we already have instead of millions of strings.
+        cluster_id = pd.Categorical.from_codes(
+            _joined(cls), dtype=pd.CategoricalDtype(self.ctx.cluster_ids)
+        )
+        value = pd.Series(_joined(values), dtype=object, copy=False)
+        record_id = pd.Categorical.from_codes(
+            self.ctx.rid_rank[_joined(rows)], dtype=self.ctx.record_categories
+        )
         return pd.DataFrame(
             {
-                "cluster_id": pd.Categorical.from_codes(
-                    cl, dtype=pd.CategoricalDtype(self.ctx.cluster_ids)
-                ),
+                "cluster_id": cluster_id,
                 "field": pd.Categorical.from_codes(field_codes, categories=self.FIELDS),
-                "value": pd.Series(values, dtype=object, copy=False),
-                "record_id": pd.Categorical.from_codes(
-                    self.ctx.rid_rank[rows], dtype=self.ctx.record_categories
-                ),
-                "rule": pd.Categorical.from_codes(rules, categories=_RULE_LABELS),
+                "value": value,
+                "record_id": record_id,
+                "rule": pd.Categorical.from_codes(_joined(rules), categories=_RULE_LABELS),
             },
             copy=False,  # no copy of millions of values into a block
         )
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """The parts end to end; ``parts`` is emptied, so that they can be freed meanwhile."""
+    joined = np.concatenate(parts)
+    parts.clear()
+    return joined
 
 
 # --------------------------------------------------------------------------- main

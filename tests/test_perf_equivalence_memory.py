@@ -1,0 +1,48 @@
+"""The memory-saving paths of a dedupe run give what the straightforward ones give."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import matching
+from matching.io import _datetime_text
+from matching.pipeline.golden import NORM_COLUMNS, golden_records, write_jsonl
+from matching.pipeline.prepare import prepare
+
+SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
+
+
+def test_golden_reads_only_norm_columns() -> None:
+    """dedupe hands golden records only NORM_COLUMNS of the normalized frame: the golden
+    records, their JSON and their provenance are those of the whole frame."""
+    result = matching.dedupe(SAMPLE / "customers.csv")
+    prep = prepare(result.records)
+    clusters = result.clusters.set_index("record_id").loc[prep.record_ids].reset_index()
+    full = golden_records(prep.records, clusters, norm=prep.norm, norm_email_keys=True)
+    narrow = golden_records(prep.records, clusters, norm_email_keys=True,
+                            norm=prep.norm[[c for c in prep.norm.columns if c in NORM_COLUMNS]])
+    pd.testing.assert_frame_equal(full.golden, narrow.golden)
+    pd.testing.assert_frame_equal(full.provenance, narrow.provenance)
+    pd.testing.assert_frame_equal(full.issues, narrow.issues)
+    texts = []
+    for gold in (full, narrow):
+        fh = io.StringIO()
+        write_jsonl(gold.golden_json, fh)
+        texts.append(fh.getvalue())
+    assert texts[0] == texts[1]
+    pd.testing.assert_frame_equal(narrow.golden, result.golden)
+
+
+def test_datetime_text_is_str_of_timestamp() -> None:
+    rng = np.random.default_rng(7)
+    lo, hi = np.datetime64("1000-01-01", "s").astype(np.int64), np.datetime64("2200-12-31", "s").astype(np.int64)
+    seconds = rng.integers(lo, hi, 5_000).astype("datetime64[s]").astype("datetime64[ns]")
+    fractions = seconds[:50] + np.timedelta64(123_456_789, "ns")
+    edges = np.array(["1970-01-01T00:00:00", "1969-12-31T23:59:59", "2000-02-29T12:00:00", "NaT"], dtype="datetime64[ns]")
+    values = np.concatenate([seconds, fractions, edges])
+    expected = ["" if np.isnat(v) else str(pd.Timestamp(v)) for v in values]
+    assert _datetime_text(values).to_pylist() == expected
