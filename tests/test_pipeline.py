@@ -345,7 +345,8 @@ def test_a_date_of_birth_on_one_side_leaves_first_names_to_the_score() -> None:
     [
         ("9 Tunney Crescent", "5031", True),  # the ZIP code's digits swapped
         ("9 Tunnye Crescent", "5013", True),  # a typo in the street, the same ZIP
-        ("9 Tunneycrescent", "5031", True),  # the street type glued on
+        ("9 Tunneycrescent", "5013", True),  # the street type glued on
+        ("9 Tunneycrescent", "5031", False),  # and the ZIP code mistyped: two slips
         ("9 Tunnye Crescent", "5031", False),  # a typo in the street and in the ZIP
         ("9 Tunney Crescent", "5703", False),  # two digits off: another place
         ("19 Tunney Crescent", "5031", False),  # another house number and ZIP

@@ -498,6 +498,21 @@ def _code_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
+def _street_word_codes(prep: Prepared) -> np.ndarray:
+    """Per record: a code of its street word (``"tunney"`` of ``"9 tunney"``), -1 when none."""
+
+    def build() -> np.ndarray:
+        codes, values = _codes_of(prep, "street_part")
+        if not len(values):
+            return np.full(prep.n, -1, dtype=np.int64)
+        parts = pc.split_pattern(pa.array(values, type=pa.string(), from_pandas=True), " ", max_splits=1)
+        word = pc.list_element(parts, 1)  # "<house> <word>": always two parts
+        word_codes = pc.dictionary_encode(word).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        return np.where(codes >= 0, np.append(word_codes, -1)[codes], -1)
+
+    return _cached(prep, "street_word", ("street_part",), build)  # type: ignore[return-value]
+
+
 def _address_typo(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Address keys (house number, street, ZIP) one edit apart, two for long ones: 1, else 2."""
     out = np.full(len(x), 2, dtype=np.int8)
@@ -511,48 +526,39 @@ def _address_typo(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 @_coded
 def _address_near(x: np.ndarray, y: np.ndarray, vocab: _Vocab) -> np.ndarray:
-    """Address keys (``"<number> <street word> <zip5>"``) of one house written twice: 1,
-    else 2. One house: the keys one typo apart (two for long ones) in the same ZIP; or the
-    same number and street with ZIP codes one keystroke apart (``6085`` / ``6058``); or,
-    with either ZIP, the same number and a street word with its street type glued on
-    (``mckinleycircuit`` / ``mckinley``). Only asked about pairs whose ZIP codes are at
-    most one edit apart."""
+    """Address keys (``"<number> <street word> <zip5>"``) in one ZIP code that are one house
+    written twice: 1, else 2. One house: the keys one typo apart (two for long ones), or
+    the same number and a street word with its street type glued on (``2 mckinleycircuit``
+    / ``2 mckinley``)."""
     values = vocab.values
     out = _address_typo(values[x], values[y])
     rest = np.nonzero(out == 2)[0]
     if not len(rest):
         return out
-    # The parts of the keys these pairs hold, column-wise (most pairs are in one ZIP with
-    # two different streets: no Python string work per pair).
+    # House numbers and street words column-wise, for the keys these pairs hold (most
+    # pairs are two different streets: no Python string work per pair).
     needed = np.unique(np.concatenate([x[rest], y[rest]]))
-    keys = pa.array(values[needed], type=pa.string())
-    street_zip = pc.split_pattern(keys, " ", max_splits=1, reverse=True)
-    street = pc.list_element(street_zip, 0)
-    number_word = pc.split_pattern(street, " ", max_splits=1)
+    number_word = pc.split_pattern(pa.array(values[needed], type=pa.string()), " ", max_splits=2)
     word = pc.list_element(number_word, 1)
 
     def codes(arr: pa.Array) -> np.ndarray:
         return pc.dictionary_encode(arr).indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
-    street_c, zip_c = codes(street), codes(pc.list_element(street_zip, 1))
     number_c, word_c, head_c = codes(pc.list_element(number_word, 0)), codes(word), codes(pc.utf8_slice_codeunits(word, 0, 4))
     word_len = pc.utf8_length(word).to_numpy(zero_copy_only=False)
     ix, iy = np.searchsorted(needed, x[rest]), np.searchsorted(needed, y[rest])
-    # One keystroke in the ZIP code, none in the street (two slips: maybe another house).
-    zip_slip = (zip_c[ix] != zip_c[iy]) & (street_c[ix] == street_c[iy])
-    # A street type glued on: the same number, one word starting with the other (4+ letters).
+    # The same number, one word starting with the other (4 letters or more).
     maybe = np.nonzero(
         (number_c[ix] == number_c[iy]) & (word_c[ix] != word_c[iy]) & (head_c[ix] == head_c[iy])
         & (np.minimum(word_len[ix], word_len[iy]) >= 4)
     )[0]
-    glue = np.zeros(len(rest), dtype=bool)
     if len(maybe):
         words = word.to_numpy(zero_copy_only=False)
-        glue[maybe] = [
+        glue = [
             s.startswith(t) or t.startswith(s)
             for s, t in zip(words[ix[maybe]].tolist(), words[iy[maybe]].tolist(), strict=True)
         ]
-    out[rest[zip_slip | glue]] = 1
+        out[rest[maybe[np.array(glue, dtype=bool)]]] = 1
     return out
 
 
@@ -1068,18 +1074,23 @@ def record_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> dict[str, np.
     # Same address: "personal" until compare() profiles who lives there.
     ka, kb = key[a], key[b]
     addr[(ka >= 0) & (ka == kb)] = 0
-    # The same house written twice, as far as the guards are concerned: addresses one
-    # typo apart in one ZIP (12 Crst St / 12 Crest St, 26 / 62 Lance Hill), the same street
-    # address with ZIP codes one keystroke apart, a street type glued on (see _address_near).
-    near = has_zip & (ka >= 0) & (kb >= 0) & (ka != kb)
-    other_zip = np.nonzero(near & (za != zb))[0]
-    if len(other_zip):
-        zip_values = _codes_of(prep, "zip5")[1]
-        near[other_zip] = _pairwise_coded(za[other_zip], zb[other_zip], zip_values, _code_levels) == 1
-    near = np.nonzero(near)[0]
+    # The same house written twice, as far as the guards are concerned: in one ZIP,
+    # addresses one typo apart (12 Crst St / 12 Crest St, 26 / 62 Lance Hill) or with a
+    # street type glued on (see _address_near); or the same number and street with ZIP
+    # codes one keystroke apart (6085 / 6058).
+    near = np.nonzero(has_zip & (za == zb) & (ka >= 0) & (kb >= 0) & (ka != kb))[0]
     close = np.zeros(len(a), dtype=bool)
     if len(near):
         close[near] = _pairwise_coded(ka[near], kb[near], _codes_of(prep, "address_key")[1], _address_near) == 1
+    # Other ZIP codes: only pairs on a street of the same name are looked at (few).
+    street = _street_word_codes(prep)
+    sa, sb = street[a], street[b]
+    slip = np.nonzero(has_zip & (za != zb) & (sa >= 0) & (sa == sb) & (ka >= 0) & (kb >= 0))[0]
+    if len(slip):
+        zip_ok = _pairwise_coded(za[slip], zb[slip], _codes_of(prep, "zip5")[1], _code_levels) == 1
+        slip = slip[zip_ok]
+        # The whole key within the typo allowance: a ZIP slip and the house number at most.
+        close[slip] = _pairwise_coded(ka[slip], kb[slip], _codes_of(prep, "address_key")[1], _address_typo) == 1
     company, company_values = _company_codes(prep)
     return {
         "first_name": first,
