@@ -108,7 +108,8 @@ class Prepared:
     position 0..n-1: first_name, middle_name, last_name, suffix, company, phone_1/2
     (E.164), email_1/2 (match keys: provider rules folded), vin_1..3, street, unit, city,
     state, postal_code, zip5, country, customer_key, plus ``first_canon`` (nickname
-    label), ``first_phon``/``last_phon`` (phonetic keys), ``address_key``, and the
+    label), ``first_phon``/``last_phon`` (phonetic keys), ``address_key`` and its
+    ``street_part`` alone (``"<house> <street word>"``, where the record has a ZIP), and the
     placeholder flags ``phone_1_junk``/``email_1_junk`` per slot, and ``dob`` / ``id_number``
     from the extra columns :data:`DOB_COLUMNS` / :data:`ID_NUMBER_COLUMNS` when present.
     """
