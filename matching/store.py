@@ -85,6 +85,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -178,58 +179,22 @@ INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', {SCHEMA_VERSI
 INSERT OR IGNORE INTO meta (name, value) VALUES ('vehicle_seq', 0);
 """
 
-# Compact JSON for the stored documents (request JSON has no cycles to check for).
+# Compact JSON for the stored documents (request JSON has no cycles to check for): what
+# orjson refuses is encoded by the standard library instead.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
 
 
-def _make_dumps() -> Callable[[Any], str]:
-    """``_ENCODER.encode``, calling the C encoder directly when this Python has it.
-
-    ``encode`` builds a new C encoder on every call; the bulk load encodes one document
-    per customer, and building it once saves about a fifth of that. The C encoder's
-    signature is CPython's (not public API): if it differs, or encodes a sample
-    differently, ``encode`` is used.
-    """
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return _ENCODER.encode
+def _dumps(o: Any) -> str:
+    """Compact JSON of ``o``: orjson's (the same text as the standard encoder's for
+    request JSON, in about a fifth of the time), or the standard encoder's for what
+    orjson refuses (integers beyond 64 bits, lone surrogates, non-string keys), so
+    nothing storable is lost. One difference: NaN and infinities, which JSON has no
+    words for, are stored as null, where the standard encoder writes the non-JSON ``NaN``."""
     try:
-        c_encode = make(
-            None, _ENCODER.default, json.encoder.encode_basestring, None,
-            _ENCODER.key_separator, _ENCODER.item_separator, False, False, True,
-        )  # fmt: skip
+        return orjson.dumps(o).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return _ENCODER.encode(o)
 
-        def dumps(o: Any) -> str:
-            return "".join(c_encode(o, 0))
-
-        sample = {"a": [1, 2.5, None, True, 'é"\n\x1f'], "b": {"c": -1e300, "d": ""}}
-        if dumps(sample) != _ENCODER.encode(sample):
-            return _ENCODER.encode
-    except Exception:  # another CPython's signature: the public path works everywhere
-        return _ENCODER.encode
-    return dumps
-
-
-_json_dumps = _make_dumps()
-
-try:  # orjson encodes a stored document in about a fifth of the standard library's time
-    import orjson
-
-    _orjson_dumps = orjson.dumps
-
-    def _dumps(o: Any) -> str:
-        """Compact JSON of ``o``: orjson's bytes (the same text as the standard encoder's
-        for request JSON), or the standard encoder for what orjson refuses (integers
-        beyond 64 bits, lone surrogates, non-string keys), so nothing storable is lost.
-        One difference: NaN and infinities, which JSON has no words for, are stored as
-        null, where the standard encoder writes the non-JSON ``NaN``."""
-        try:
-            return _orjson_dumps(o).decode()
-        except TypeError:  # orjson.JSONEncodeError is a TypeError
-            return _json_dumps(o)
-
-except ImportError:  # pragma: no cover - orjson is a dependency; kept working without it
-    _dumps = _json_dumps
 
 _PROFILE_COLUMNS = "id, uuid, first, last, suffix, company, is_business, ckey, phones, emails, vins"
 

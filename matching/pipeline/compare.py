@@ -207,7 +207,7 @@ class ComparedPairs:
     # Per pair: neither record has a suffix, but both belong to a family where one does
     # (see :func:`generation_marked`): father or son, unknown which.
     namesake_generations: np.ndarray | None = None
-    # Per pair: same ZIP and addresses one typo apart (not the same address key).
+    # Per pair: one house written twice (not the same address key; see record_levels).
     address_close: np.ndarray | None = None
     # Per pair: they share a phone and each also carries a phone the other lacks.
     phones_split: np.ndarray | None = None
@@ -498,19 +498,33 @@ def _code_levels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def _street_word_codes(prep: Prepared) -> np.ndarray:
-    """Per record: a code of its street word (``"tunney"`` of ``"9 tunney"``), -1 when none."""
+def _street_words(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per record, from its ``street_part`` (``"9 tunney"``): codes of the house number,
+    of the street word and of the word's first 4 letters (-1 when there is no street
+    part), the word's length; and the words (what the word codes index). Split once,
+    column-wise, over the distinct street parts."""
 
-    def build() -> np.ndarray:
+    def build() -> tuple[np.ndarray, ...]:
         codes, values = _codes_of(prep, "street_part")
         if not len(values):
-            return np.full(prep.n, -1, dtype=np.int64)
+            none = np.full(prep.n, -1, dtype=np.int64)
+            return none, none, none, np.zeros(prep.n, dtype=np.int64), np.empty(0, dtype=object)
         parts = pc.split_pattern(pa.array(values, type=pa.string(), from_pandas=True), " ", max_splits=1)
         word = pc.list_element(parts, 1)  # "<house> <word>": always two parts
-        word_codes = pc.dictionary_encode(word).indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        return np.where(codes >= 0, np.append(word_codes, -1)[codes], -1)
 
-    return _cached(prep, "street_word", ("street_part",), build)  # type: ignore[return-value]
+        def per_record(arr: pa.Array) -> np.ndarray:
+            value_codes = pc.dictionary_encode(arr).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            return np.append(value_codes, -1)[codes]  # codes -1 (no street part) -> -1
+
+        word_enc = pc.dictionary_encode(word)
+        word_codes = np.append(word_enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), -1)[codes]
+        length = np.append(pc.utf8_length(word).to_numpy(zero_copy_only=False), 0)[codes]
+        words = word_enc.dictionary.to_numpy(zero_copy_only=False)
+        number = per_record(pc.list_element(parts, 0))
+        head = per_record(pc.utf8_slice_codeunits(word, 0, 4))
+        return number, word_codes, head, length, words
+
+    return _cached(prep, "street_words", ("street_part",), build)  # type: ignore[return-value]
 
 
 def _address_typo(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -521,44 +535,6 @@ def _address_typo(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         shortest = np.minimum([len(t) for t in x], [len(t) for t in y])
         out[dist <= np.where(shortest >= 16, 2, 1)] = 1
     out[x == y] = 0
-    return out
-
-
-@_coded
-def _address_near(x: np.ndarray, y: np.ndarray, vocab: _Vocab) -> np.ndarray:
-    """Address keys (``"<number> <street word> <zip5>"``) in one ZIP code that are one house
-    written twice: 1, else 2. One house: the keys one typo apart (two for long ones), or
-    the same number and a street word with its street type glued on (``2 mckinleycircuit``
-    / ``2 mckinley``)."""
-    values = vocab.values
-    out = _address_typo(values[x], values[y])
-    rest = np.nonzero(out == 2)[0]
-    if not len(rest):
-        return out
-    # House numbers and street words column-wise, for the keys these pairs hold (most
-    # pairs are two different streets: no Python string work per pair).
-    needed = np.unique(np.concatenate([x[rest], y[rest]]))
-    number_word = pc.split_pattern(pa.array(values[needed], type=pa.string()), " ", max_splits=2)
-    word = pc.list_element(number_word, 1)
-
-    def codes(arr: pa.Array) -> np.ndarray:
-        return pc.dictionary_encode(arr).indices.to_numpy(zero_copy_only=False).astype(np.int64)
-
-    number_c, word_c, head_c = codes(pc.list_element(number_word, 0)), codes(word), codes(pc.utf8_slice_codeunits(word, 0, 4))
-    word_len = pc.utf8_length(word).to_numpy(zero_copy_only=False)
-    ix, iy = np.searchsorted(needed, x[rest]), np.searchsorted(needed, y[rest])
-    # The same number, one word starting with the other (4 letters or more).
-    maybe = np.nonzero(
-        (number_c[ix] == number_c[iy]) & (word_c[ix] != word_c[iy]) & (head_c[ix] == head_c[iy])
-        & (np.minimum(word_len[ix], word_len[iy]) >= 4)
-    )[0]
-    if len(maybe):
-        words = word.to_numpy(zero_copy_only=False)
-        glue = [
-            s.startswith(t) or t.startswith(s)
-            for s, t in zip(words[ix[maybe]].tolist(), words[iy[maybe]].tolist(), strict=True)
-        ]
-        out[rest[maybe[np.array(glue, dtype=bool)]]] = 1
     return out
 
 
@@ -1076,21 +1052,33 @@ def record_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> dict[str, np.
     addr[(ka >= 0) & (ka == kb)] = 0
     # The same house written twice, as far as the guards are concerned: in one ZIP,
     # addresses one typo apart (12 Crst St / 12 Crest St, 26 / 62 Lance Hill) or with a
-    # street type glued on (see _address_near); or the same number and street with ZIP
-    # codes one keystroke apart (6085 / 6058).
-    near = np.nonzero(has_zip & (za == zb) & (ka >= 0) & (kb >= 0) & (ka != kb))[0]
+    # street type glued on (2 Mckinleycircuit / 2 Mckinley Circuit); or the same street
+    # address with ZIP codes one keystroke apart (6085 / 6058).
     close = np.zeros(len(a), dtype=bool)
+    key_values = _codes_of(prep, "address_key")[1]
+    near = np.nonzero(has_zip & (za == zb) & (ka >= 0) & (kb >= 0) & (ka != kb))[0]
     if len(near):
-        close[near] = _pairwise_coded(ka[near], kb[near], _codes_of(prep, "address_key")[1], _address_near) == 1
+        close[near] = _pairwise_coded(ka[near], kb[near], key_values, _address_typo) == 1
+    number, word, head, length, words = _street_words(prep)
+    # Glued: the same number, one street word starting with the other (4 letters or more);
+    # only pairs whose words share their first 4 letters get a string check.
+    rest = near[~close[near]]
+    ra, rb = a[rest], b[rest]
+    maybe = rest[
+        (number[ra] == number[rb]) & (word[ra] != word[rb]) & (head[ra] == head[rb])
+        & (np.minimum(length[ra], length[rb]) >= 4)
+    ]
+    if len(maybe):
+        wa, wb = words[word[a[maybe]]].tolist(), words[word[b[maybe]]].tolist()
+        close[maybe] = [s.startswith(t) or t.startswith(s) for s, t in zip(wa, wb, strict=True)]
     # Other ZIP codes: only pairs on a street of the same name are looked at (few).
-    street = _street_word_codes(prep)
-    sa, sb = street[a], street[b]
+    sa, sb = word[a], word[b]
     slip = np.nonzero(has_zip & (za != zb) & (sa >= 0) & (sa == sb) & (ka >= 0) & (kb >= 0))[0]
     if len(slip):
         zip_ok = _pairwise_coded(za[slip], zb[slip], _codes_of(prep, "zip5")[1], _code_levels) == 1
         slip = slip[zip_ok]
         # The whole key within the typo allowance: a ZIP slip and the house number at most.
-        close[slip] = _pairwise_coded(ka[slip], kb[slip], _codes_of(prep, "address_key")[1], _address_typo) == 1
+        close[slip] = _pairwise_coded(ka[slip], kb[slip], key_values, _address_typo) == 1
     company, company_values = _company_codes(prep)
     return {
         "first_name": first,
@@ -1137,7 +1125,8 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
     # the house) then count as household values, not personal ones.
     marked = generation_marked(prep)
     namesakes = (levels["suffix"] == MISSING) & marked[a] & marked[b]
-    incompatible |= ((levels["suffix"] == 1) | namesakes) & _each_has_own(_value_codes(prep, PHONE_COLUMNS), a, b)
+    own_phones = _each_has_own(_value_codes(prep, PHONE_COLUMNS), a, b)
+    incompatible |= ((levels["suffix"] == 1) | namesakes) & own_phones
 
     profile_rows = []
     value_stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -1198,7 +1187,7 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
     gen_ambiguous = shares_any & shares_only_generation_ambiguous & (levels["suffix"] == 1)
     # A shared phone while each record also carries one the other lacks (a family landline
     # beside two cells): the scorer's shared_line_only guard.
-    phones_split = np.isin(levels["phone"], [0, 1]) & _each_has_own(_value_codes(prep, PHONE_COLUMNS), a, b)
+    phones_split = np.isin(levels["phone"], [0, 1]) & own_phones
     profiles = pd.concat(profile_rows, ignore_index=True) if profile_rows else pd.DataFrame(
         columns=["field", "value_code", "records", "kind"]
     )

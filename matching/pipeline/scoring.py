@@ -382,10 +382,7 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
     # Identity-level agreement (an identity number, or a date of birth) is not household
     # evidence: it lets the score decide even when a first name was typed beyond recognition.
     identity = np.isin(lv["id_number"], [0, 1]) | np.isin(lv["date_of_birth"], [0, 1])
-    personal = (
-        contact | (lv["vin"] == 0) | (lv["customer_key"] == 0)
-        | np.isin(lv["id_number"], [0, 1]) | np.isin(lv["date_of_birth"], [0, 1])
-    )
+    personal = contact | (lv["vin"] == 0) | (lv["customer_key"] == 0) | identity
     business = is_business(prep)
     namesakes = compared.namesake_generations if compared.namesake_generations is not None else np.zeros(n, dtype=bool)
     identifying = (
