@@ -16,7 +16,7 @@ from matching.pipeline.blocking import _group_pairs, candidates, estimate_pairs
 from matching.pipeline.cluster import cluster
 from matching.pipeline.compare import COMPARISONS, compare, generation_marked, name_levels
 from matching.pipeline.prepare import prepare
-from matching.pipeline.scoring import MATCH, FellegiSunterModel, score, train
+from matching.pipeline.scoring import MATCH, FellegiSunterModel, _among, score, train
 
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
 
@@ -686,3 +686,13 @@ def test_changed_norm_column_disowns_its_codes() -> None:
     for field in ("a", "b", "rules"):
         np.testing.assert_array_equal(getattr(got, field), getattr(expected, field))
     pd.testing.assert_frame_equal(got.too_common, expected.too_common)
+
+
+@given(
+    st.lists(st.integers(min_value=-1, max_value=7), max_size=60),
+    st.lists(st.integers(min_value=-1, max_value=7), max_size=4),
+)
+def test_level_lookup_is_isin(levels: list[int], wanted: list[int]) -> None:
+    """The guards' lookup-table membership test is np.isin, MISSING (-1) included."""
+    lv = np.array(levels, dtype=np.int8)
+    assert np.array_equal(_among(lv, wanted), np.isin(lv, wanted))

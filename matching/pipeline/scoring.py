@@ -352,8 +352,22 @@ def _tf_adjustment(prep: Prepared, compared: ComparedPairs, model: FellegiSunter
     ca = codes[compared.a]
     ok = exact & (ca >= 0) & ~compared.swapped
     u_exact = model.u[name][0]
-    out[ok] = np.clip(np.log2(u_exact / np.maximum(tf[ca[ok]], 1e-9)), -4, 4)
+    # Once per value, not once per pair: many pairs share a value.
+    per_value = np.clip(np.log2(u_exact / np.maximum(tf, 1e-9)), -4, 4)
+    out[ok] = per_value[ca[ok]]
     return out
+
+
+def _among(levels: np.ndarray, wanted: list[int]) -> np.ndarray:
+    """``np.isin(levels, wanted)`` for int8 levels (:data:`MISSING` allowed in both), by a
+    lookup table: a guard reads a dozen of these over every pair."""
+    table = np.zeros(_LEVEL_TABLE, dtype=bool)
+    table[wanted] = True  # MISSING (-1) lands in the last slot, where levels -1 read
+    return table[levels]
+
+
+#: Slots of a level lookup table: more than any comparison's levels, MISSING in the last.
+_LEVEL_TABLE = 16
 
 
 def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) -> Scores:
@@ -363,9 +377,7 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
     field_weights: dict[str, np.ndarray] = {}
     for comp in model.comparisons:
         lv = compared.levels[comp.name]
-        w = np.zeros(n, dtype=float)
-        ok = lv != MISSING
-        w[ok] = model.weights(comp.name)[lv[ok]]
+        w = np.append(model.weights(comp.name), 0.0)[lv]  # MISSING (-1) reads the 0 at the end
         if model.tf_adjust and comp.tf_column is not None:
             w += _tf_adjustment(prep, compared, model, comp.name)
         field_weights[comp.name] = w.astype(np.float32)  # for explanations: float32 halves 12 x n_pairs
@@ -381,15 +393,15 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
     contact = (lv["phone"] == 0) | (lv["email"] == 0)
     # Identity-level agreement (an identity number, or a date of birth) is not household
     # evidence: it lets the score decide even when a first name was typed beyond recognition.
-    identity = np.isin(lv["id_number"], [0, 1]) | np.isin(lv["date_of_birth"], [0, 1])
+    identity = _among(lv["id_number"], [0, 1]) | _among(lv["date_of_birth"], [0, 1])
     personal = contact | (lv["vin"] == 0) | (lv["customer_key"] == 0) | identity
     business = is_business(prep)
     namesakes = compared.namesake_generations if compared.namesake_generations is not None else np.zeros(n, dtype=bool)
     identifying = (
-        np.isin(lv["phone"], [0, 1]) | np.isin(lv["email"], [0, 1]) | np.isin(lv["vin"], [0, 1, 2])
-        | (lv["customer_key"] == 0) | np.isin(lv["id_number"], [0, 1]) | np.isin(lv["date_of_birth"], [0, 1])
+        _among(lv["phone"], [0, 1]) | _among(lv["email"], [0, 1]) | _among(lv["vin"], [0, 1, 2])
+        | (lv["customer_key"] == 0) | _among(lv["id_number"], [0, 1]) | _among(lv["date_of_birth"], [0, 1])
     )
-    same_address = np.isin(lv["address"], [0, 1])
+    same_address = _among(lv["address"], [0, 1])
     if compared.address_close is not None:
         same_address |= compared.address_close  # one typo apart in the same ZIP
     evidence = identifying | same_address
@@ -403,7 +415,7 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
         ("business_vs_person", business[compared.a] != business[compared.b], NON_MATCH),
         (
             "weak_name",
-            np.isin(lv["first_name"], [first.index("typo"), first.index("initial"), MISSING]) & ~personal,
+            _among(lv["first_name"], [first.index("typo"), first.index("initial"), MISSING]) & ~personal,
             POSSIBLE,
         ),
         (
@@ -419,7 +431,7 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
             & ((lv["first_name"] == first.index("different")) | (lv["last_name"] == COMPARISON_BY_NAME["last_name"].index("different")))
             & (lv["id_number"] == COMPARISON_BY_NAME["id_number"].index("different"))
             & (lv["address"] == COMPARISON_BY_NAME["address"].index("different")) & ~same_address
-            & ~contact & ~np.isin(lv["vin"], [0, 1, 2]) & (lv["customer_key"] != 0),
+            & ~contact & ~_among(lv["vin"], [0, 1, 2]) & (lv["customer_key"] != 0),
             POSSIBLE,
         ),
         (
@@ -427,7 +439,7 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
             # Each record keeps a phone of its own besides the shared one: two people on
             # one family line (father and son, spouses) unless something personal agrees.
             (compared.phones_split if compared.phones_split is not None else np.zeros(n, dtype=bool))
-            & ~np.isin(lv["email"], [0, 1]) & ~np.isin(lv["vin"], [0, 1, 2]) & (lv["customer_key"] != 0) & ~identity,
+            & ~_among(lv["email"], [0, 1]) & ~_among(lv["vin"], [0, 1, 2]) & (lv["customer_key"] != 0) & ~identity,
             POSSIBLE,
         ),
         ("surname_changed", (lv["last_name"] == COMPARISON_BY_NAME["last_name"].index("different")) & ~personal, POSSIBLE),
@@ -441,13 +453,13 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
                 | ((lv["phone"] == MISSING) & (lv["vin"] == COMPARISON_BY_NAME["vin"].index("different"))
                    & (lv["address"] == COMPARISON_BY_NAME["address"].index("different")))
             )
-            & ~np.isin(lv["vin"], [0, 1, 2]) & (lv["customer_key"] != 0) & ~same_address & ~identity,
+            & ~_among(lv["vin"], [0, 1, 2]) & (lv["customer_key"] != 0) & ~same_address & ~identity,
             POSSIBLE,
         ),
         (
             "identifier_only",
             (lv["last_name"] == COMPARISON_BY_NAME["last_name"].index("different"))
-            & ~np.isin(lv["phone"], [0, 1]) & ~np.isin(lv["email"], [0, 1]) & ~same_address & ~identity,
+            & ~_among(lv["phone"], [0, 1]) & ~_among(lv["email"], [0, 1]) & ~same_address & ~identity,
             POSSIBLE,
         ),
     ]
