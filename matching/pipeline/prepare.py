@@ -259,24 +259,19 @@ def prepare(
 
 
 def _frame(cols: dict[str, Any], index: pd.Index) -> pd.DataFrame:
-    """The columns as one DataFrame: the text ones written straight into one object block."""
-    text = [name for name, c in cols.items() if _array_dtype(c).kind == "O"]
-    block = np.empty((len(text), len(index)), dtype=object)
-    for i, name in enumerate(text):
-        c = cols[name]
-        if isinstance(c, Coded):
-            c.to_numpy(out=block[i])
-        else:
-            block[i] = c
-    frame = pd.DataFrame(block.T, index=index, columns=text, dtype=object, copy=False)
-    for loc, (name, c) in enumerate(cols.items()):
-        if name not in frame.columns:
-            frame.insert(loc, name, _array(c))
+    """The columns as one DataFrame of object (text) and bool columns.
+
+    Each column keeps an array of its own (no consolidated 2-D block): a selection of
+    columns (the ones golden records read) is then a view rather than a copy, and the
+    columns left out are freed with the frame.
+    """
+    arrays = {name: c.to_numpy() if isinstance(c, Coded) else c for name, c in cols.items()}
+    text = {name: pd.Series(v, index=index, dtype=object, copy=False) for name, v in arrays.items() if v.dtype.kind == "O"}
+    frame = pd.DataFrame(text, index=index, copy=False)
+    for loc, (name, v) in enumerate(arrays.items()):
+        if name not in text:
+            frame.insert(loc, name, v)
     return frame
-
-
-def _array_dtype(column: Any) -> np.dtype:
-    return np.dtype(object) if isinstance(column, Coded) else column.dtype
 
 
 def _name_keys(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
