@@ -696,3 +696,28 @@ def test_level_lookup_is_isin(levels: list[int], wanted: list[int]) -> None:
     """The guards' lookup-table membership test is np.isin, MISSING (-1) included."""
     lv = np.array(levels, dtype=np.int8)
     assert np.array_equal(_among(lv, wanted), np.isin(lv, wanted))
+
+
+def test_different_middle_names_are_two_people_unless_an_identity_agrees() -> None:
+    # Father and son on one family line and one address, told apart by middle names only.
+    home = {"last_name": "Hernandez", "phone_1": "404-555-0140", "address_line1": "13 Lincoln Pl", "postal_code": "30314"}
+    rows = [
+        _rec(record_id="A", first_name="Michael", middle_name="Andrew", **home),
+        _rec(record_id="B", first_name="Michael", middle_name="Richard", **home),
+        _rec(record_id="C", first_name="Michael", middle_name="A", **home),  # an initial: no conflict
+    ]
+    prep = prepare(pd.DataFrame(rows))
+    cp = compare(prep, candidates(prep))
+    model = FellegiSunterModel.from_json(train(prep, cp).to_json())
+    model.thresholds.match = -100.0  # everything would match on weight alone
+    scores = score(prep, cp, model)
+    pairs = {(prep.record_ids[a], prep.record_ids[b]): (d, v) for a, b, d, v in zip(cp.a, cp.b, scores.decision, scores.vetoed_by, strict=True)}
+    assert pairs[("A", "B")] == ("possible", "middle_name")
+    assert pairs[("A", "C")] == ("match", "")
+    assert pairs[("B", "C")] == ("possible", "middle_name")  # "A" is not Richard's initial
+    # The same two with one date of birth: one person after all, the score decides.
+    same_day = pd.DataFrame(rows[:2]).assign(date_of_birth="1961-04-09")
+    prep = prepare(same_day)
+    cp = compare(prep, candidates(prep))
+    scores = score(prep, cp, model)
+    assert list(scores.vetoed_by) == [""]

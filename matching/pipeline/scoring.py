@@ -320,6 +320,7 @@ VETOES = {
     "business_vs_person": "a business account and a person are different customers",
     "weak_name": "a typo-level, initial or missing first name with no personal evidence: possible match at most",
     "generation_unclear": "a suffix on one record only, or on neither while a namesake in the same ZIP code has one (father or son?), and no personal phone or email shared: possible match at most",
+    "middle_name": "two different middle names (neither an initial of the other) and no identity number or date of birth agrees (two people sharing first and last name): possible match at most",
     "name_only": "nothing but the name agrees (no shared phone, email, VIN, key or address): possible match at most",
     "address_only_contradicted": "only the address agrees while phones and VINs both differ (father and son, roommates): possible match at most",
     "birthday_only": "the date of birth and one name agree while the other name, the address and the identity number all differ (a shared birthday): possible match at most",
@@ -421,6 +422,13 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
         (
             "generation_unclear",
             ((lv["suffix"] == COMPARISON_BY_NAME["suffix"].index("one_missing")) | namesakes) & ~contact,
+            POSSIBLE,
+        ),
+        (
+            "middle_name",
+            # Two different middle names (not an initial of the other): two people who
+            # share first and last name (father and son, cousins) unless an identity agrees.
+            (lv["middle_name"] == COMPARISON_BY_NAME["middle_name"].index("different")) & ~identity,
             POSSIBLE,
         ),
         ("name_only", ~evidence, POSSIBLE),
