@@ -1398,8 +1398,22 @@ def write_csv_safe(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     if not columns or None in kinds:
         _write_csv_pandas(df, path)
         return
-    # A category's labels are formatted once for all blocks.
-    labels = [_category_labels(col) if kind == "category" else None for kind, col in zip(kinds, columns, strict=True)]
+    # A category's labels are formatted once for all blocks (and once for columns of
+    # one dtype: the pairs' two id columns share a million record ids).
+    formatted: dict[int, tuple[pd.CategoricalDtype, pa.Array]] = {}
+    labels = []
+    for kind, col in zip(kinds, columns, strict=True):
+        if kind != "category":
+            labels.append(None)
+            continue
+        if id(col.dtype) not in formatted:
+            formatted[id(col.dtype)] = (col.dtype, _category_labels(col))  # the dtype keeps its id
+        labels.append(formatted[id(col.dtype)][1])
+    del formatted
+    # Rows per block: fewer where many columns are text (a block's text is held a few
+    # times over while it is put together).
+    texts = sum(kind == "text" for kind in kinds)
+    block_rows = max(1, min(_CSV_BLOCK_ROWS, _CSV_BLOCK_TEXT_CELLS // max(texts, 1)))
     header = io.StringIO()
     # The csv module's own quoting for the few header cells (pandas writes them with it too).
     csv.writer(header, lineterminator="\r\n").writerow([_escape_text(str(c)) for c in df.columns])
@@ -1411,9 +1425,9 @@ def write_csv_safe(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
         # A block is written by another thread while the next one is built: the write
         # releases the GIL, and waiting for the disk then overlaps the work.
         pending = None
-        for start in range(0, len(df), _CSV_BLOCK_ROWS):
+        for start in range(0, len(df), block_rows):
             fields = [
-                _csv_field(kind, col.iloc[start : start + _CSV_BLOCK_ROWS], label)
+                _csv_field(kind, col.iloc[start : start + block_rows], label)
                 for kind, col, label in zip(kinds, columns, labels, strict=True)
             ]
             block = _block_bytes(fields)
@@ -1458,6 +1472,9 @@ def write_rejects(rejects: pd.DataFrame, path: str | os.PathLike[str]) -> None:
 #: Rows turned into text and written at a time: bounds what is held in memory (about
 #: 30 MB of text for a block of scored pairs).
 _CSV_BLOCK_ROWS = 1 << 17
+#: ... and at most this many text fields (golden records: about 45,000 rows of 23
+#: columns; a smaller block is also faster to put together).
+_CSV_BLOCK_TEXT_CELLS = 1 << 20
 #: Adjacent coded columns are written as one piece while the combinations of their
 #: values (all of them, used or not) are at most this many (see :func:`_block_bytes`).
 _CSV_MAX_COMBINATIONS = 4096
@@ -1529,7 +1546,12 @@ def _csv_field(kind: str, series: pd.Series, labels: pa.Array | None) -> _Field:
     if kind == "datetime":
         return _Field(text=_datetime_text(series.to_numpy()))
     if kind == "category":
-        return _Field(codes=series.cat.codes.to_numpy(), labels=labels)
+        codes = series.cat.codes.to_numpy()
+        if len(labels) > _CSV_MAX_COMBINATIONS:
+            # Many categories (record ids): a field per row, taken from the labels, as
+            # their combinations with other columns would be too many to list.
+            return _Field(text=labels.take(pa.array(codes, mask=codes < 0)).fill_null(""))
+        return _Field(codes=codes, labels=labels)
     if kind == "bool":
         values = series.to_numpy(dtype=np.int8, na_value=-1) if series.hasnans else series.to_numpy(dtype=np.int8)
         return _Field(codes=values, labels=pa.array(["False", "True"], pa.large_string()))
@@ -1545,8 +1567,12 @@ def _csv_field(kind: str, series: pd.Series, labels: pa.Array | None) -> _Field:
 
 
 def _category_labels(series: pd.Series) -> pa.Array:
-    """A categorical column's categories as CSV fields."""
-    return _quote_text(pa.array(_object_cells(np.asarray(series.cat.categories, dtype=object)), pa.large_string()))
+    """A categorical column's categories as CSV fields. Text categories (there may be
+    millions: record ids) are escaped and quoted by Arrow, as text columns are."""
+    categories = series.cat.categories
+    if len(categories) and pd.api.types.infer_dtype(categories, skipna=False) == "string":
+        return _quote_text(_escape_arrow(_text_array(pd.Series(categories, copy=False))))
+    return _quote_text(pa.array(_object_cells(np.asarray(categories, dtype=object)), pa.large_string()))
 
 
 def _block_bytes(fields: list[_Field]) -> memoryview:
@@ -1555,8 +1581,9 @@ def _block_bytes(fields: list[_Field]) -> memoryview:
     The output is gathered by one Arrow ``take`` from a pool of pieces: the text fields,
     and for each run of adjacent coded columns every combination of their labels, with
     the separators around them (a run grows while its combinations stay few: for scored
-    pairs a handful of pieces stand for 25 columns of levels and weights). Separators
-    between two text fields, or after a last one, are pieces of their own.
+    pairs a handful of pieces stand for 25 columns of levels and weights). Adjacent text
+    fields are joined (commas between) into one piece; the line end after a last text
+    field is a piece of its own.
     """
     n = len(fields[0].text) if fields[0].text is not None else len(fields[0].codes)
     if len(fields) == 1:
@@ -1570,12 +1597,19 @@ def _block_bytes(fields: list[_Field]) -> memoryview:
     i = 0
     while i < len(fields):
         if fields[i].text is not None:
-            pool.append(fields[i].text)
+            # A run of adjacent text fields: joined by Arrow into one piece per row (a
+            # piece and a separator per field would make the final take several times
+            # longer for frames of many text columns).
+            end = i
+            while end < last and fields[end + 1].text is not None:
+                end += 1
+            texts = [f.text for f in fields[i : end + 1]]
+            pool.append(texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, _lstr(",")))
             pieces.append(np.arange(size, size + n, dtype=np.int32))
             size += n
-            if i == last or fields[i + 1].text is not None:
-                pieces.append(1 if i == last else 0)
-            i += 1
+            if end == last:
+                pieces.append(1)
+            i = end + 1
             continue
         # A run of coded columns: one piece per row, from the combinations of labels.
         run = [i]

@@ -362,8 +362,8 @@ def _explanations_section(result: DedupeResult, model: dict[str, Any], fs: bool)
     if pairs.empty:
         return head + '<p class="note">No candidate pairs.</p></section>'
     # Positions, not filtered frames: copying millions of rows per group is the slow part.
-    vetoed = _mask(pairs["vetoed_by"].fillna("") != "") if "vetoed_by" in pairs else np.zeros(len(pairs), bool)
-    weight = pd.to_numeric(pairs["weight"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    vetoed = _vetoed(pairs["vetoed_by"]) if "vetoed_by" in pairs else np.zeros(len(pairs), bool)
+    weight = _floats(pairs["weight"])
     groups = [
         ("Matches", _spread_sample(np.flatnonzero(_mask(pairs["decision"] == MATCH) & ~vetoed), weight)),
         ("Possible matches",
@@ -433,6 +433,26 @@ def _level_counts(levels: pd.Series) -> pd.Series:
     return out.sort_values(ascending=False, kind="stable")
 
 
+def _floats(values: pd.Series) -> np.ndarray:
+    """``pd.to_numeric(values, errors="coerce")`` as a float array (NaN where missing):
+    the column's own array, not a copy, when it holds floats already (millions of
+    weights)."""
+    if isinstance(values.dtype, np.dtype) and values.dtype == np.float64:
+        return values.to_numpy()
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _vetoed(values: pd.Series) -> np.ndarray:
+    """Where a guard vetoed the pair: ``vetoed_by`` is neither empty nor missing. For a
+    categorical (as the pipeline gives it), read from the codes: one test per category."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = np.asarray(values.cat.categories, dtype=object)
+        # Code -1 (missing) picks the trailing False.
+        flagged = np.array([c != "" for c in categories.tolist()] + [False], dtype=bool)
+        return flagged[values.cat.codes.to_numpy()]
+    return _mask(values.fillna("") != "")
+
+
 def _mask(values: pd.Series) -> np.ndarray:
     """A boolean Series as a numpy array (missing is False)."""
     return values.to_numpy(dtype=bool, na_value=False)
@@ -461,7 +481,14 @@ def _veto_sample(pairs: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
 
 def _first_seen_codes(values: pd.Series) -> np.ndarray:
     """``pd.factorize(values)[0]`` (codes in order of first appearance, -1 = missing),
-    by Arrow for text: pandas' factorize of Arrow text builds Python strings."""
+    by Arrow for text: pandas' factorize of Arrow text builds Python strings. For a
+    categorical, its codes are factorized (Arrow would first expand it into text)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        out = np.full(len(codes), -1, dtype=np.int64)
+        present = codes >= 0
+        out[present] = pd.factorize(codes[present])[0]
+        return out
     try:
         arr = pa.array(values.to_numpy() if values.dtype == object else values.array,
                        type=pa.large_string(), from_pandas=True)
@@ -569,11 +596,14 @@ def _vbars(labels: Sequence[str], stacks: Sequence[tuple[str, str, Sequence[floa
 
 def _weight_histogram(pairs: pd.DataFrame, match: float, possible: float) -> str:
     """Histogram of pair weights in whole-bit bins (wider when the range is large), by decision."""
-    w = pd.to_numeric(pairs["weight"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    w = _floats(pairs["weight"])
     ok = np.isfinite(w)
+    everything = bool(ok.all())  # the usual case: no copies of millions of weights
     # Boolean masks, not the text column as objects (slow for millions of arrow strings).
-    masks = {d: (pairs["decision"] == d).to_numpy(dtype=bool, na_value=False)[ok] for d in DECISIONS}
-    w = w[ok]
+    masks = {d: (pairs["decision"] == d).to_numpy(dtype=bool, na_value=False) for d in DECISIONS}
+    if not everything:
+        masks = {d: mask[ok] for d, mask in masks.items()}
+        w = w[ok]
     if not len(w):
         return '<p class="note">No finite weights.</p>'
     marks = [t for t in (match, possible) if math.isfinite(t)]

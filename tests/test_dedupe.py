@@ -270,10 +270,15 @@ def test_pairs_and_profiles_frames_are_the_per_value_ones(monkeypatch) -> None:
     matching.dedupe(SAMPLE / "customers.csv")
 
     (rid, compared, scores, labels), pairs = seen["pairs"]
+    # Ids are categoricals of the record ids (in rid's order); decisions and vetoes are
+    # categoricals of their distinct values (sorted). Weights were rounded in place,
+    # and rounding again changes nothing.
+    ids = pd.CategoricalDtype(pd.Index(rid, dtype="str"))
     cols: dict[str, Any] = {
-        "record_id_a": rid[compared.a], "record_id_b": rid[compared.b],
+        "record_id_a": pd.Categorical(rid[compared.a], dtype=ids),
+        "record_id_b": pd.Categorical(rid[compared.b], dtype=ids),
         "weight": np.round(scores.weight, 4), "probability": np.round(scores.probability, 6),
-        "decision": scores.decision, "vetoed_by": scores.vetoed_by,
+        "decision": pd.Categorical(scores.decision), "vetoed_by": pd.Categorical(scores.vetoed_by),
         "same_cluster": labels[compared.a] == labels[compared.b],
     }
     for comp in COMPARISONS:

@@ -951,6 +951,29 @@ def test_prepared_frames_give_the_same_golden_records(sample: Any) -> None:
     same_result(fast, golden_records(prep.records, ordered))
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(RECORD, min_size=1, max_size=10),
+    st.fixed_dictionaries({f: st.sampled_from(RULES) for f in RULE_FIELDS}),
+)
+def test_codes_and_released_columns_give_the_same_golden_records(
+    rows: list[dict[str, Any]], fields: dict[str, str]
+) -> None:
+    """dedupe's inputs (prepare's codes instead of most values, each column let go once
+    read) give what the prepared frame gives, whatever the rules."""
+    from matching.pipeline.dedupe import _golden_inputs
+
+    records, clusters = make(_expand(rows))
+    prep, ordered = _prepared(records.astype("str"), clusters)
+    rules = SurvivorshipRules(fields=fields)
+    full = golden_records(prep.records, ordered, norm=prep.norm, rules=rules, norm_email_keys=True)
+    values, codes = _golden_inputs(prep)
+    lean = golden_records(prep.records, ordered, norm=values, rules=rules, norm_codes=codes,
+                          norm_email_keys=True, release_norm=True)
+    assert not values and not codes
+    same_result(lean, full)
+
+
 FOLDING = st.builds(
     "{}{}{}@{}{}".format,
     st.sampled_from(["", " ", "<", "John <", '"']),

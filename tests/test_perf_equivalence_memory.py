@@ -46,3 +46,30 @@ def test_datetime_text_is_str_of_timestamp() -> None:
     values = np.concatenate([seconds, fractions, edges])
     expected = ["" if np.isnat(v) else str(pd.Timestamp(v)) for v in values]
     assert _datetime_text(values).to_pylist() == expected
+
+
+def test_golden_from_codes_and_released_columns_is_golden_from_the_frame() -> None:
+    """What dedupe hands golden records (prepare's codes, the values of the phone, email
+    and VIN slots, each column let go once read) gives what the whole frame gives."""
+    from matching.pipeline.dedupe import _golden_inputs
+
+    result = matching.dedupe(SAMPLE / "customers.csv")
+    prep = prepare(result.records)
+    clusters = result.clusters.set_index("record_id").loc[prep.record_ids].reset_index()
+    full = golden_records(prep.records, clusters, norm=prep.norm, norm_email_keys=True)
+    values, codes = _golden_inputs(prep)
+    assert codes and set(values) < set(NORM_COLUMNS)  # codes spare most values
+    lean = golden_records(prep.records, clusters, norm=values, norm_codes=codes,
+                          norm_email_keys=True, release_norm=True)
+    assert not values and not codes  # every column was let go
+    pd.testing.assert_frame_equal(full.golden, lean.golden)
+    pd.testing.assert_frame_equal(full.provenance, lean.provenance)
+    pd.testing.assert_frame_equal(full.issues, lean.issues)
+    assert full.golden_cluster_ids == lean.golden_cluster_ids
+    texts = []
+    for gold in (full, lean):
+        fh = io.StringIO()
+        write_jsonl(gold.golden_json, fh)
+        texts.append(fh.getvalue())
+    assert texts[0] == texts[1]
+    pd.testing.assert_frame_equal(lean.golden, result.golden)

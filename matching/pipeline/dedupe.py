@@ -5,9 +5,9 @@ decide -> cluster -> golden records. One code path for Python (:func:`dedupe`) a
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -169,22 +169,27 @@ def dedupe(
     prep.__dict__.pop("_compare_cache", None)
     profiles = _profiles_frame(prep, compared, cands)
     del cands
-    from matching.pipeline.golden import NORM_COLUMNS, golden_records
+    from matching.pipeline.golden import golden_records
 
-    # The prepared frames golden needs: records in record_id order (as ``clusters``) and
-    # the normalized columns it reads, whose emails are match keys (golden re-reads those
-    # it needs). The selection is a new block: the full frame goes with ``prep``.
+    # The prepared frames golden needs: records in record_id order (as ``clusters``),
+    # and of the normalized columns it reads the codes prepare kept, and the values of
+    # those whose values it keeps (emails are match keys: golden re-reads those it
+    # needs). The rest of the frame goes with ``prep``, and golden records lets each
+    # column go once it is done with it.
     prep_records = prep.records
-    golden_norm = prep.norm[[c for c in prep.norm.columns if c in NORM_COLUMNS]]
+    golden_norm, golden_codes = _golden_inputs(prep)
     del prep
     _release_memory()
     pairs = _pairs_frame(rid, compared, scores, clusters_res.labels)
     lap("pairs_and_profiles")
-    del compared, scores, is_match, clusters_res
+    del compared, scores, is_match, clusters_res, rid
     _release_memory()
 
-    gold = golden_records(prep_records, clusters, norm=golden_norm, rules=golden_rules, norm_email_keys=True)
-    del golden_norm
+    gold = golden_records(prep_records, clusters, norm=golden_norm, rules=golden_rules,
+                          norm_email_keys=True, release_norm=True, norm_codes=golden_codes)
+    del golden_norm, golden_codes, prep_records
+    golden, golden_json, provenance = gold.golden, gold.golden_json, gold.provenance
+    del gold  # its other parts (issues, cluster id list) are not part of the result
     _release_memory()  # golden's working arrays: the files are written next
     lap("golden")
     step("golden records built")
@@ -192,9 +197,9 @@ def dedupe(
         records=records,
         clusters=clusters,
         pairs=pairs,
-        golden=gold.golden,
-        golden_json=gold.golden_json,
-        provenance=gold.provenance,
+        golden=golden,
+        golden_json=golden_json,
+        provenance=provenance,
         rejects=rejects,
         model=model_json,
         profiles=profiles,
@@ -210,51 +215,72 @@ def _value_counts(values: np.ndarray) -> dict[str, int]:
 
 
 def _release_memory() -> None:
-    """Give the memory freed so far back to the system (glibc's ``malloc_trim``).
+    """Give the memory freed so far back to the system (see
+    :func:`matching.pipeline.golden.release_memory`)."""
+    from matching.pipeline.golden import release_memory
 
-    Millions of small and mid-sized arrays freed between stages stay in the allocator's
-    heap otherwise, and count in the peak resident memory of the stages that follow. A
-    no-op where the C library is not glibc."""
-    pa.default_memory_pool().release_unused()  # Arrow's own pool (mimalloc, jemalloc)
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
+    release_memory()
 
 
-@functools.cache
-def _malloc_trim() -> Any:
-    try:
-        import ctypes
+def _golden_inputs(prep: Any) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """What golden records read of the prepared frame: the integer codes prepare kept
+    for its columns (:meth:`~matching.pipeline.prepare.Prepared.codes`, as int32), and
+    the values (object arrays, copied one by one, so that each can be let go alone) of
+    the phone, email and VIN slots, whose values golden records keep, and of any column
+    without codes. Slots get codes only when every slot of their kind numbers one set of
+    values alike."""
+    from matching.pipeline.golden import NORM_COLUMNS
+    from matching.records import EMAIL_LABELS, PHONE_LABELS
 
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
+    vins = ("vin_1", "vin_2", "vin_3")
+    columns = [c for c in NORM_COLUMNS if c in prep.norm.columns]
+    codes: dict[str, np.ndarray] = {}
+    uniques: dict[str, Any] = {}
+    for column in columns:
+        if column in EMAIL_LABELS:
+            continue  # emails are compared by mailbox, not by these codes
+        got = prep.codes(column)
+        if got is not None and len(got[1]) < np.iinfo(np.int32).max:
+            codes[column], uniques[column] = got[0].astype(np.int32), got[1]
+    for kind in (tuple(PHONE_LABELS), vins):
+        slots = [c for c in kind if c in columns]
+        if len({id(uniques.get(c)) for c in slots}) > 1 or any(c not in codes for c in slots):
+            for c in slots:
+                codes.pop(c, None)
+    keep = {*PHONE_LABELS, *EMAIL_LABELS, *vins}
+    values = {
+        c: prep.norm[c].to_numpy(dtype=object, copy=True)
+        for c in columns
+        if c in keep or c not in codes
+    }
+    return values, codes
 
 
 def _pairs_frame(rid: np.ndarray, compared: Any, scores: Any, labels: np.ndarray) -> pd.DataFrame:
     """The scored pairs (:attr:`DedupeResult.pairs`): ids, weights, decision, veto, same
     cluster, then every comparison's level (categorical) and weight.
 
-    Text columns have the dtype pandas gives text by default (``str`` from pandas 3,
-    object before). For ``str`` they are built in Arrow, not converted from millions of
-    Python strings: the ids are looked up in one Arrow array of the record ids, and the
-    decisions and vetoes (a few distinct values) are expanded from their distinct values.
+    Millions of rows, so every column is compact: the ids are categoricals whose
+    categories are the record ids (``rid``, unique) and whose codes are the pairs' record
+    positions; the decisions and vetoes (a few distinct values) are categoricals too, with
+    their values in sorted order. Weights and probabilities are rounded in place: the
+    arrays of ``scores`` become the frame's columns without a copy (the caller lets
+    ``scores`` go).
     """
-    if _text_dtype() == np.dtype(object):
-        id_a, id_b, decision, vetoed = rid[compared.a], rid[compared.b], scores.decision, scores.vetoed_by
+    ids = _id_categories(rid)
+    if ids is None:  # ids that cannot be categories (repeated): as text
+        id_a = pd.array(rid[compared.a], dtype=_text_dtype())
+        id_b = pd.array(rid[compared.b], dtype=_text_dtype())
     else:
-        ids = _arrow_text(rid)
-        id_a = _str_column(ids.take(pa.array(compared.a)))
-        id_b = _str_column(ids.take(pa.array(compared.b)))
-        decision = _str_column(_expand_distinct(scores.decision))
-        vetoed = _str_column(_expand_distinct(scores.vetoed_by))
+        id_a = pd.Categorical.from_codes(_codes(compared.a, len(rid)), dtype=ids)
+        id_b = pd.Categorical.from_codes(_codes(compared.b, len(rid)), dtype=ids)
     cols: dict[str, Any] = {
         "record_id_a": id_a,
         "record_id_b": id_b,
-        "weight": np.round(scores.weight, 4),
-        "probability": np.round(scores.probability, 6),
-        "decision": decision,
-        "vetoed_by": vetoed,
+        "weight": _rounded(scores.weight, 4),
+        "probability": _rounded(scores.probability, 6),
+        "decision": _few_distinct(scores.decision),
+        "vetoed_by": _few_distinct(scores.vetoed_by),
         "same_cluster": labels[compared.a] == labels[compared.b],
     }
     for comp in COMPARISONS:
@@ -263,9 +289,62 @@ def _pairs_frame(rid: np.ndarray, compared: Any, scores: Any, labels: np.ndarray
         # int8 codes as they come (MISSING is -1): no int64 copy of millions of levels.
         codes = lv + np.int8(1) if lv.dtype == np.int8 else lv.astype(np.int64) + 1
         cols[f"{comp.name}_level"] = pd.Categorical.from_codes(codes, categories=cats)
-        cols[f"{comp.name}_weight"] = np.round(scores.field_weights[comp.name], 4)
+        cols[f"{comp.name}_weight"] = _rounded(scores.field_weights[comp.name], 4)
     # copy=False: the arrays above are new; a dict would otherwise be copied column by column.
     return pd.DataFrame(cols, copy=False)
+
+
+def _id_categories(rid: np.ndarray) -> pd.CategoricalDtype | None:
+    """The record ids as the categories of the pairs' id columns (text, in ``rid``'s
+    order), or None when an id is repeated or missing.
+
+    The prepared records come sorted by id, so the ids are distinct when each is
+    greater than the one before (no hash table of a million ids, which pandas would
+    keep with the categories)."""
+    from matching.pipeline.golden import distinct_categories
+
+    index = pd.Index(pd.array(rid, dtype=_text_dtype()), name=None)
+    if index.hasnans:
+        return None
+    try:
+        increasing = bool((rid[1:] > rid[:-1]).all())
+    except TypeError:  # ids that do not compare (mixed types)
+        increasing = False
+    if not increasing and not index.is_unique:
+        return None
+    return distinct_categories(index)
+
+
+def _codes(positions: np.ndarray, n: int) -> np.ndarray:
+    """Record positions as categorical codes of the narrowest type that holds ``n``
+    categories (pandas would make that copy itself)."""
+    dtype = np.int32 if n < 2**31 - 1 else np.int64
+    return positions.astype(dtype, copy=False)
+
+
+def _rounded(values: np.ndarray, decimals: int) -> np.ndarray:
+    """``np.round(values, decimals)``, in place when ``values`` is a float array that can
+    be written (rounding twice gives the same floats, so a second call changes nothing)."""
+    if values.dtype.kind == "f" and values.flags.writeable:
+        return np.round(values, decimals, out=values)
+    return np.round(values, decimals)
+
+
+def _few_distinct(values: np.ndarray) -> pd.Categorical:
+    """Text of a few distinct values (decisions, vetoes) as a categorical: one small code
+    per pair instead of a string, the values sorted as categories (missing values, if
+    any, stay missing). Factorized first: ``pd.Categorical(values)`` of millions of
+    objects takes several times longer."""
+    codes, uniques = pd.factorize(values)
+    uniques = np.asarray(uniques, dtype=object)
+    try:
+        order = np.argsort(uniques, kind="stable")
+    except TypeError:  # values that do not sort together: in order of appearance
+        order = np.arange(len(uniques))
+    rank = np.empty(len(order) + 1, dtype=np.int8 if len(order) < 127 else np.int64)
+    rank[order] = np.arange(len(order))
+    rank[-1] = -1  # code -1 (missing) stays -1
+    return pd.Categorical.from_codes(rank[codes], categories=pd.Index(uniques[order]))
 
 
 def _text_dtype() -> Any:
@@ -293,13 +372,6 @@ def _str_column(arr: pa.Array) -> Any:
         return pd.array(arr.cast(pa.large_string()), dtype=dtype)
     values = arr.to_numpy(zero_copy_only=False)  # object, None where missing
     return values if dtype == np.dtype(object) else pd.array(values, dtype=dtype)
-
-
-def _expand_distinct(values: np.ndarray) -> pa.Array:
-    """Text of few distinct values (hashed once each) as an Arrow array, missing as null."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    dictionary = _arrow_text(np.asarray(uniques, dtype=object))
-    return dictionary.take(pa.array(codes, mask=codes < 0))
 
 
 def _profiles_frame(prep: Any, compared: Any, cands: Any) -> pd.DataFrame:
@@ -431,15 +503,21 @@ def write_run(result: DedupeResult, out_dir: str | Path, *, report: bool = True)
     # pairs.csv, the largest file, is formatted by Arrow outside Python's lock: it is
     # written on a second thread while this one makes the JSON lines and the report.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pairs_job = pool.submit(write_csv_safe, result.pairs, paths["pairs"])
+        pairs_job = pool.submit(_write_and_release, result.pairs, paths["pairs"])
         write_csv_safe(result.clusters, paths["clusters"])
         write_csv_safe(result.golden, paths["golden_csv"])
+        # Each file's working memory goes back before the next is made: the pairs are
+        # being written meanwhile, and the two add up.
+        _release_memory()
         write_csv_safe(result.rejects, paths["rejects"])
         write_csv_safe(result.profiles, paths["profiles"])
-        with paths["golden_jsonl"].open("w", encoding="utf-8") as fh:
+        with paths["golden_jsonl"].open("wb") as fh:
             from matching.pipeline.golden import write_jsonl
 
-            write_jsonl(result.golden_json, fh)  # one json.dumps(body, ensure_ascii=False) a line
+            # One json.dumps(body, ensure_ascii=False) a line, in UTF-8 bytes as Arrow made
+            # them; line ends as a text file writes them.
+            write_jsonl(result.golden_json, fh, newline=os.linesep)
+        _release_memory()
         paths["model"].write_text(json.dumps(result.model, indent=2) + "\n", encoding="utf-8")
         if report:
             try:
@@ -455,6 +533,15 @@ def write_run(result: DedupeResult, out_dir: str | Path, *, report: bool = True)
         result.stats.setdefault("timings", {})["write"] = round(time.perf_counter() - started, 3)
     paths["summary"].write_text(json.dumps(result.stats, indent=2, default=str) + "\n", encoding="utf-8")
     return paths
+
+
+def _write_and_release(frame: pd.DataFrame, path: Path) -> None:
+    """:func:`~matching.io.write_csv_safe`, then the memory it used goes back to the
+    system from the thread that used it (Arrow's pool keeps freed memory per thread)."""
+    from matching.io import write_csv_safe
+
+    write_csv_safe(frame, path)
+    _release_memory()
 
 
 __all__ = ["dedupe", "write_run", "mask_value", "SCORERS", "STAGES", "MISSING"]

@@ -78,6 +78,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import io
 import json
 import operator
 import re
@@ -85,7 +86,7 @@ import time
 import types
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TextIO, get_args, overload
+from typing import Any, BinaryIO, Literal, TextIO, get_args, overload
 
 import numpy as np
 import pandas as pd
@@ -332,8 +333,9 @@ class _Context:
     """Per-record arrays shared by every field; positions are rows of ``records``."""
 
     records: pd.DataFrame
-    norm: pd.DataFrame
-    record_ids: np.ndarray  # object
+    # The normalized columns golden records read, by name: Series of the caller's frame,
+    # or arrays (object) golden records may let go of (see :meth:`release`).
+    norm: dict[str, Any]
     by_rid: np.ndarray  # int64: the rows in record_id order
     cluster: np.ndarray  # int64 cluster code per record (codes follow sorted cluster ids)
     cluster_ids: pd.Index  # the cluster id of each code
@@ -344,6 +346,8 @@ class _Context:
     overrides: dict[str, np.ndarray] = field(default_factory=dict)
     # The email match keys norm held (``norm_email_keys``), by column.
     email_keys: dict[str, np.ndarray] = field(default_factory=dict)
+    # Integer codes of normalized columns (``norm_codes``): compared instead of the text.
+    codes: dict[str, np.ndarray] = field(default_factory=dict)
     _text: dict[str, _RawText] = field(default_factory=dict)
     _present: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -352,10 +356,49 @@ class _Context:
         return len(self.cluster_ids)
 
     @functools.cached_property
+    def record_ids(self) -> np.ndarray:
+        """The record ids as an object array (None where missing): made on first use only,
+        as Arrow text ids are checked and ordered without a million Python strings."""
+        return self.records["record_id"].to_numpy(dtype=object, na_value=None)
+
+    @functools.cached_property
     def record_categories(self) -> pd.CategoricalDtype:
-        """The record ids in record_id order, as categories (codes: ``rid_rank``)."""
-        ids = self.record_ids if _is_identity(self.by_rid) else self.record_ids[self.by_rid]
-        return pd.CategoricalDtype(pd.Index(ids, dtype=object, name=None))
+        """The record ids in record_id order, as categories (codes: ``rid_rank``): as the
+        records hold them when that is Arrow-backed text (no Python strings), else as
+        an object index."""
+        column = self.records["record_id"]
+        identity = _is_identity(self.by_rid)
+        if _arrow_text(column) is not None:
+            values = column.array if identity else column.array.take(self.by_rid)
+            return distinct_categories(pd.Index(values, name=None))
+        ids = self.record_ids if identity else self.record_ids[self.by_rid]
+        return distinct_categories(pd.Index(ids, dtype=object, name=None))
+
+    def keys(self, column: str, rows: np.ndarray) -> np.ndarray:
+        """A key per value of the normalized column at ``rows`` (equal values, equal
+        keys: see :func:`_hash_keys`; missing values all alike): its codes when the
+        context has them, else hashes of the values."""
+        if column in self.codes and column not in self.overrides:
+            return self.codes[column][rows].astype(np.int64)
+        values, present = self.normalized(column)
+        return _hash_keys(values[rows], present[rows])
+
+    def release(self, *columns: str) -> None:
+        """Let go of normalized columns no step reads any more (and what was derived
+        from them): when ``norm`` holds the only reference, their memory goes now
+        rather than at the end, where a run's memory peaks."""
+        for column in columns:
+            self.norm.pop(column, None)
+            self.overrides.pop(column, None)
+            self.email_keys.pop(column, None)
+            self.codes.pop(column, None)
+            self._present.pop(column, None)
+
+    def release_text(self, *columns: str) -> None:
+        """Let go of the source text read so far of ``columns`` (all when none are
+        named): dictionaries, codes, trimmed values."""
+        for column in columns or list(self._text):
+            self._text.pop(column, None)
 
     def normalized(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """The normalized column as an object array, and where it holds a value (the
@@ -367,20 +410,26 @@ class _Context:
         where empty)."""
         if column in self.overrides:
             return self.overrides[column]
-        if column not in self.norm.columns:
+        data = self.norm.get(column)
+        if data is None:
             return np.full(len(self.cluster), None, dtype=object)
-        return self.norm[column].to_numpy(dtype=object)
+        return data if isinstance(data, np.ndarray) else data.to_numpy(dtype=object)
 
     def present(self, column: str) -> np.ndarray:
         """Where the normalized column holds a value (computed once per column: a
         missing-value scan of a million objects is not cheap, and several steps ask)."""
         if column not in self._present:
+            data = self.norm.get(column)
             if column in self.overrides:
                 mask = self.overrides[column] != None  # noqa: E711 - str or None
-            elif column not in self.norm.columns:
+            elif column in self.codes:
+                mask = self.codes[column] >= 0
+            elif data is None:
                 mask = np.zeros(len(self.cluster), dtype=bool)
+            elif isinstance(data, np.ndarray):
+                mask = pd.notna(data)
             else:
-                mask = self.norm[column].notna().to_numpy()
+                mask = data.notna().to_numpy()
             self._present[column] = mask
         return self._present[column]
 
@@ -596,7 +645,8 @@ def _utc_ns(parsed: pd.Series) -> np.ndarray:
 # Positions of the digits of "YYYY-MM-DD HH:MM:SS", and its separators.
 _STAMP_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18)
 _STAMP_SEPARATORS = ((4, b"-"), (7, b"-"), (13, b":"), (16, b":"))
-_DAYS_BEFORE_MONTH = np.array([0, 306, 337, 0, 31, 61, 92, 122, 153, 184, 214, 245, 275])
+_DAYS_BEFORE_MONTH = np.array([0, 306, 337, 0, 31, 61, 92, 122, 153, 184, 214, 245, 275], dtype=np.int32)
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 
 
 def _plain_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
@@ -640,29 +690,38 @@ def _plain_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None
         ok &= byte(at) == sep[0]
     middle = byte(10)
     ok &= (middle == ord(" ")) | (middle == ord("T"))
-    digit = {}
-    for at in _STAMP_DIGITS:
-        d = byte(at) - np.uint8(ord("0"))  # wraps below "0": one test for both bounds
-        ok &= d <= 9
-        digit[at] = d.astype(np.int64)
-    year = digit[0] * 1000 + digit[1] * 100 + digit[2] * 10 + digit[3]
-    month, day = digit[5] * 10 + digit[6], digit[8] * 10 + digit[9]
-    hour, minute, second = (digit[11] * 10 + digit[12], digit[14] * 10 + digit[15], digit[17] * 10 + digit[18])
+
+    def number(*positions: int) -> np.ndarray:
+        # The number the digits at ``positions`` write, as int32: the parts of a date
+        # and time are small, and int64 arrays for a million cells are what made this
+        # step's memory peak. A byte that is no digit (below "0" wraps) fails ``ok``.
+        value = np.zeros(len(rows), dtype=np.int32)
+        for at in positions:
+            d = byte(at) - np.uint8(ord("0"))
+            np.logical_and(ok, d <= 9, out=ok)
+            value *= 10
+            value += d
+        return value
+
+    year, month, day = number(0, 1, 2, 3), number(5, 6), number(8, 9)
+    hour, minute, second = number(11, 12), number(14, 15), number(17, 18)
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     month_ok = (month >= 1) & (month <= 12)
-    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[
-        np.where(month_ok, month, 0)
-    ] + (leap & (month == 2))
+    month_days = _MONTH_DAYS[np.where(month_ok, month, 0)] + (leap & (month == 2))
     ok &= (year >= 1900) & (year < 2200) & month_ok & (day >= 1) & (day <= month_days)
     ok &= (hour < 24) & (minute < 60) & (second < 60)
+    # Only the valid cells from here (their values are small: no int32 overflow).
+    year, month, day, hour, minute, second = (
+        v[ok] for v in (year, month, day, hour, minute, second)
+    )
     # Days since 1970-01-01 (the proleptic Gregorian calendar counted from March, so
     # that the leap day ends a year).
     y = year - (month <= 2)
     era, yoe = y // 400, y % 400
-    doy = _DAYS_BEFORE_MONTH[np.where(month_ok, month, 3)] + day - 1
+    doy = _DAYS_BEFORE_MONTH[month] + day - 1
     days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-    seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
-    ns[rows[ok]] = seconds[ok] * 1_000_000_000
+    seconds = ((days.astype(np.int64) * 24 + hour) * 60 + minute) * 60 + second
+    ns[rows[ok]] = seconds * 1_000_000_000
     done[rows[ok]] = True
     return ns, done
 
@@ -776,7 +835,7 @@ class _Single:
 def _single_field(ctx: _Context, column: str, rule: str, *, spelling: bool) -> _Single:
     """Choose ``column`` by ``rule``; with ``spelling``, take the written form from the
     best-spelled record carrying the winning normalized value."""
-    norm, present = ctx.normalized(column)
+    present = ctx.present(column)
     result = np.full(ctx.n_clusters, -1, dtype=np.int64)
     label = np.full(ctx.n_clusters, -1, dtype=np.int8)
     rows = np.flatnonzero(present)
@@ -787,8 +846,8 @@ def _single_field(ctx: _Context, column: str, rule: str, *, spelling: bool) -> _
     result[cl[alone]] = rows[alone]
     label[cl[alone]] = _RULE_LABELS.index(rule)
     rows = rows[~alone]
-    key = _hash_keys(norm[rows])
-    cand = _Candidates(rows, np.zeros(len(rows), np.int64), key, norm)  # values unused
+    key = ctx.keys(column, rows)
+    cand = _Candidates(rows, np.zeros(len(rows), np.int64), key, rows)  # values unused
     length = None
     if rule == "longest":
         length = ctx.raw_length(column, rows)
@@ -880,6 +939,7 @@ def _slots(ctx: _Context, columns: Iterable[str], *, keys: bool = True) -> _Cand
     """Candidates over slot columns (phone_1, phone_2...) of normalized values. Keys are
     only compared within a cluster, so only clusters with several candidates get them
     (the others have key 0); with ``keys`` False none do (the caller sets them)."""
+    columns = tuple(columns)
     rows, slots, values = [], [], []
     for slot, column in enumerate(columns):
         norm, present = ctx.normalized(column)
@@ -889,11 +949,18 @@ def _slots(ctx: _Context, columns: Iterable[str], *, keys: bool = True) -> _Cand
         values.append(norm[r])
     vals = np.concatenate(values)
     cand_rows = np.concatenate(rows).astype(np.int64)
+    slot = np.concatenate(slots)
     key = np.zeros(len(vals), dtype=np.int64)
     if keys:
         several = _in_shared_clusters(ctx, cand_rows)
-        key[several] = _hash_keys(vals[several])
-    return _Candidates(cand_rows, np.concatenate(slots), key, vals)
+        if all(c in ctx.codes and c not in ctx.overrides for c in columns):
+            # The slots' codes number one set of values (norm_codes): no hashing.
+            for k, column in enumerate(columns):
+                these = several[slot[several] == k]
+                key[these] = ctx.keys(column, cand_rows[these])
+        else:
+            key[several] = _hash_keys(vals[several])
+    return _Candidates(cand_rows, slot, key, vals)
 
 
 def _in_shared_clusters(ctx: _Context, rows: np.ndarray) -> np.ndarray:
@@ -1147,23 +1214,23 @@ def _vin_typos(cl: np.ndarray, key: np.ndarray, values: np.ndarray) -> np.ndarra
 
 
 # The North American check digit (matching.normalize.vins), over a (VINs, 17) byte matrix.
-_VIN_VALUE = np.zeros(256, dtype=np.int64)
+_VIN_VALUE = np.zeros(256, dtype=np.int16)
 for _ch, _value in _VIN_TRANSLITERATION.items():
     _VIN_VALUE[ord(_ch)] = _value
-_VIN_WEIGHT = np.array(_VIN_WEIGHTS, dtype=np.int64)
+_VIN_WEIGHT = np.array(_VIN_WEIGHTS, dtype=np.int16)
 
 
 def _check_digit_ok(chars: np.ndarray) -> np.ndarray:
     """``vin_check_digit_ok`` of normalized full VINs given as a (VINs, 17) uint8 matrix:
     such a VIN is its own normalized form, so the test is the check digit alone."""
-    remainder = (_VIN_VALUE[chars] * _VIN_WEIGHT).sum(axis=1) % 11
+    # int16: a product is at most 9 * 10 and a sum 17 * 90 (int64 would take 136
+    # bytes per VIN for a moment, hundreds of MB at a million records).
+    remainder = (_VIN_VALUE[chars] * _VIN_WEIGHT).sum(axis=1, dtype=np.int16) % 11
     expected = np.where(remainder == 10, ord("X"), ord("0") + remainder)
     return chars[:, _VIN_CHECK_POSITION] == expected
 
 
 def _address_candidates(ctx: _Context) -> _Candidates:
-    street, unit = ctx.values("street"), ctx.values("unit")
-    zip_, city = ctx.values("postal_code"), ctx.values("city")
     has_street, has_zip = ctx.present("street"), ctx.present("postal_code")
     rows = np.flatnonzero(has_street | has_zip | ctx.present("city"))
     # Keys only tell apart the addresses of one cluster: only shared clusters get them.
@@ -1171,18 +1238,13 @@ def _address_candidates(ctx: _Context) -> _Candidates:
     shared = _in_shared_clusters(ctx, rows)
     at = rows[shared]
     # The presence masks are the context's, computed once per column.
-    part = _mix(
-        _hash_keys(street[at], has_street[at]), _hash_keys(unit[at], ctx.present("unit")[at])
-    )
-    part = _mix(part, _hash_keys(zip_[at], has_zip[at]))
+    part = _mix(ctx.keys("street", at), ctx.keys("unit", at))
+    part = _mix(part, ctx.keys("postal_code", at))
     # Without street and ZIP, the city and state tell addresses apart (rare).
     locality = np.flatnonzero(~(has_street | has_zip)[at])
     if len(locality):
         where = at[locality]
-        place = _mix(
-            _hash_keys(city[where], ctx.present("city")[where]),
-            _hash_keys(ctx.values("state")[where], ctx.present("state")[where]),
-        )
+        place = _mix(ctx.keys("city", where), ctx.keys("state", where))
         part[locality] = _mix(part[locality], place)
     key[shared] = part
     slots = np.zeros(len(rows), np.int64)
@@ -1229,10 +1291,15 @@ class _Provenance:
     def add(
         self, name: str, cl: np.ndarray, values: np.ndarray, rows: np.ndarray, rule: Any
     ) -> None:
-        """Rows for ``cl``; ``rule`` is one label, or label codes (:data:`_RULE_LABELS`)."""
+        """Rows for ``cl``; ``rule`` is one label, or label codes (:data:`_RULE_LABELS`).
+
+        Clusters and records are kept as the codes of their categoricals, in the
+        narrowest integers that hold them: millions of rows wait here until the end."""
         if isinstance(rule, str):
             rule = np.full(len(cl), _RULE_LABELS.index(rule), dtype=np.int8)
-        self.parts.append((cl, name, values, rows, rule))
+        clusters = cl.astype(_code_dtype(self.ctx.n_clusters))
+        records = self.ctx.rid_rank[rows].astype(_code_dtype(len(self.ctx.rid_rank)))
+        self.parts.append((clusters, name, values, records, rule))
 
     def add_union(
         self, name: str, u: _Union, values: np.ndarray, rows: np.ndarray, rule: str
@@ -1254,12 +1321,10 @@ class _Provenance:
         # cost more than the rest of the provenance together.
         # Ids as categoricals: codes we already have instead of millions of strings.
         cluster_id = pd.Categorical.from_codes(
-            _joined(cls), dtype=pd.CategoricalDtype(self.ctx.cluster_ids)
+            _joined(cls), dtype=distinct_categories(self.ctx.cluster_ids)
         )
         value = pd.Series(_joined(values), dtype=object, copy=False)
-        record_id = pd.Categorical.from_codes(
-            self.ctx.rid_rank[_joined(rows)], dtype=self.ctx.record_categories
-        )
+        record_id = pd.Categorical.from_codes(_joined(rows), dtype=self.ctx.record_categories)
         return pd.DataFrame(
             {
                 "cluster_id": cluster_id,
@@ -1270,6 +1335,28 @@ class _Provenance:
             },
             copy=False,  # no copy of millions of values into a block
         )
+
+
+def distinct_categories(index: pd.Index) -> pd.CategoricalDtype:
+    """The unordered categorical dtype of ``index``, whose values the caller knows to be
+    distinct and present (ids checked or made so).
+
+    ``pd.CategoricalDtype(index)`` checks that itself, through a hash engine the index
+    keeps: for a million ids of Arrow text that is a million Python strings (about 60
+    MB) held as long as the dtype. pandas' own unchecked constructor is used when it
+    has one."""
+    unchecked = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    if unchecked is None:
+        return pd.CategoricalDtype(index)
+    return unchecked(index, False)
+
+
+def _code_dtype(n: int) -> type[np.signedinteger]:
+    """The integer type pandas gives the codes of ``n`` categories (so it keeps ours)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n < np.iinfo(dtype).max:
+            return dtype
+    return np.int64
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
@@ -1285,13 +1372,15 @@ def _joined(parts: list[np.ndarray]) -> np.ndarray:
 def golden_records(
     records: pd.DataFrame,
     clusters: pd.DataFrame,
-    norm: pd.DataFrame | None = None,
+    norm: pd.DataFrame | dict[str, np.ndarray] | None = None,
     rules: SurvivorshipRules | None = None,
     *,
     dealer_domains: Iterable[str] | str = (),
     dealer_phones: Iterable[str] | str = (),
     validate: bool = True,
     norm_email_keys: bool = False,
+    release_norm: bool = False,
+    norm_codes: dict[str, np.ndarray] | None = None,
 ) -> GoldenRecords:
     """One golden record per cluster of ``clusters`` (``record_id, cluster_id``).
 
@@ -1309,6 +1398,21 @@ def golden_records(
     norm_email_keys=True)`` gives what ``golden_records(prep.records, clusters)``
     would, without normalizing the export twice.
 
+    ``norm`` may also be a dict of its columns (arrays aligned with ``records``; only
+    :data:`NORM_COLUMNS` are read). With ``release_norm`` that dict is emptied as the
+    steps finish with each column: a caller that hands over its only reference (as
+    :func:`matching.pipeline.dedupe.dedupe` does) lets their memory go before the end,
+    where the memory of a run peaks.
+
+    ``norm_codes`` gives integer codes of normalized columns, as
+    :meth:`matching.pipeline.prepare.Prepared.codes` does (per row, -1 where the value
+    is missing; equal values, equal codes; the slots of one kind, phone_1/phone_2 and
+    vin_1..vin_3, coded alike): golden records then compare codes instead of hashing
+    the text, and such a column needs no values in ``norm`` unless it is a phone, email
+    or VIN slot (those values are what golden records keep). Codes of the email slots
+    are not used (emails are compared by mailbox). With ``release_norm`` the dict is
+    emptied as ``norm`` is.
+
     Raises ValueError when ``record_id`` is missing or repeated, when a record has no
     cluster, or when a cluster row names no record.
     """
@@ -1322,6 +1426,8 @@ def golden_records(
             dealer_phones=dealer_phones,
             validate=validate,
             norm_email_keys=norm_email_keys,
+            release_norm=release_norm,
+            norm_codes=norm_codes,
         )
 
 
@@ -1342,17 +1448,23 @@ def _gc_paused() -> Iterator[None]:
 def _golden_records(
     records: pd.DataFrame,
     clusters: pd.DataFrame,
-    norm: pd.DataFrame | None,
+    norm: pd.DataFrame | dict[str, np.ndarray] | None,
     rules: SurvivorshipRules | None,
     *,
     dealer_domains: Iterable[str] | str,
     dealer_phones: Iterable[str] | str,
     validate: bool,
     norm_email_keys: bool,
+    release_norm: bool = False,
+    norm_codes: dict[str, np.ndarray] | None = None,
 ) -> GoldenRecords:
     rules = rules if rules is not None else SurvivorshipRules()
     clock = _Stopwatch()
-    ctx = _context(records, clusters, norm, norm_email_keys)
+    ctx = _context(records, clusters, norm, norm_email_keys, release_norm, norm_codes)
+    del norm, norm_codes  # the context holds what is needed (and lets it go step by step)
+    # Each step ends by giving the memory it freed back to the system: the allocator
+    # keeps it otherwise, and it adds up to the peak of the steps that follow.
+    release_memory()
     clock.lap("prepare")
     n_cl = ctx.n_clusters
     prov = _Provenance(ctx)
@@ -1364,12 +1476,20 @@ def _golden_records(
         values = ctx.raw(column, chosen.row[has])
         out[column] = _spread(n_cl, has, values)
         prov.add(column, has, values, chosen.row[has], chosen.label[has])
+        ctx.release(column)
+    ctx.release_text(*_NAME_FIELDS, "customer_key")
+    del chosen, has, values
+    release_memory()
     clock.lap("names_and_key")
 
     entries: dict[str, _Entries] = {}
+    phone_cand = _phone_candidates(ctx, dealer_phones)
+    email_cand = _email_candidates(ctx, dealer_domains)
+    # The candidates hold the values and keys now: the normalized columns can go.
+    ctx.release(*PHONE_LABELS, *EMAIL_LABELS)
     for name, cand, columns in (
-        ("phone", _phone_candidates(ctx, dealer_phones), tuple(PHONE_LABELS)),
-        ("email", _email_candidates(ctx, dealer_domains), tuple(EMAIL_LABELS)),
+        ("phone", phone_cand, tuple(PHONE_LABELS)),
+        ("email", email_cand, tuple(EMAIL_LABELS)),
     ):
         rule = rules.rule_for(name)
         length = None
@@ -1386,9 +1506,12 @@ def _golden_records(
             at = u.pos == k - 1
             out[f"{name}_{k}"] = _spread(n_cl, u.cl[at], values[at])
         entries[name] = _Entries(u.start, {"value": values, "slot": cand.slot[u.idx]})
-
+    # Each step's candidates go when it ends: the last steps are where memory peaks.
+    del phone_cand, email_cand, cand, u, values, length
+    release_memory()
     clock.lap("phones_and_emails")
     vin_cand = _vin_candidates(ctx)
+    ctx.release("vin_1", "vin_2", "vin_3")
     vin_u = _union(vin_cand, ctx, "most_recent")
     vins = vin_cand.values[vin_u.idx]
     prov.add("vin", vin_u.cl, vins, vin_cand.rows[vin_u.idx], "union")
@@ -1396,9 +1519,11 @@ def _golden_records(
         at = vin_u.pos == k - 1
         out[f"vin_{k}"] = _spread(n_cl, vin_u.cl[at], vins[at])
     entries["vehicle"] = _Entries(vin_u.start, {"vin": vins})
-
+    del vin_cand, vin_u, vins
+    release_memory()
     clock.lap("vins")
     addr_cand = _address_candidates(ctx)
+    ctx.release("street", "unit", "postal_code", "city", "state")  # in the keys now
     addr_rule = rules.rule_for("address")
     addr_len = None
     if addr_rule == "longest":
@@ -1415,13 +1540,17 @@ def _golden_records(
     entries["address"] = _Entries(
         addr_u.start, {k: addr_raw[c] for k, c in zip(_ADDRESS_KEYS, ADDRESS_COLUMNS, strict=True)}
     )
-
+    ctx.release_text()
+    del addr_cand, addr_u, addr_rows, addr_raw, addr_text, addr_len, primary
+    release_memory()
     clock.lap("addresses")
     golden = _golden_frame(ctx, out)
+    release_memory()
     clock.lap("golden")
     golden_json = _golden_json(out, entries)
     clock.lap("golden_json")
     issues = _issues(golden_json, ctx.cluster_ids) if validate else _no_issues()
+    release_memory()
     clock.lap("validate")
     provenance = prov.frame()
     clock.lap("provenance")
@@ -1433,6 +1562,29 @@ def _golden_records(
         issues=issues,
         stats={"records": len(ctx.cluster), "clusters": ctx.n_clusters, "seconds": clock.seconds},
     )
+
+
+def release_memory() -> None:
+    """Give the memory freed so far back to the system (glibc's ``malloc_trim``, and
+    Arrow's pool).
+
+    Millions of small and mid-sized arrays freed between steps stay in the allocator's
+    heap otherwise, and count in the peak resident memory of the steps that follow. A
+    no-op where the C library is not glibc."""
+    pa.default_memory_pool().release_unused()  # Arrow's own pool (mimalloc, jemalloc)
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 class _Stopwatch:
@@ -1451,10 +1603,14 @@ class _Stopwatch:
 def _context(
     records: pd.DataFrame,
     clusters: pd.DataFrame,
-    norm: pd.DataFrame | None,
+    norm: pd.DataFrame | dict[str, np.ndarray] | None,
     norm_email_keys: bool = False,
+    release_norm: bool = False,
+    norm_codes: dict[str, np.ndarray] | None = None,
 ) -> _Context:
-    """Check the inputs and compute the per-record arrays."""
+    """Check the inputs and compute the per-record arrays. With ``release_norm``,
+    ``norm`` (and ``norm_codes``) are dicts of columns that the context empties as
+    steps finish with them."""
     if "record_id" not in records.columns:
         raise ValueError("records has no 'record_id' column; golden records need one per row")
     missing = [c for c in ("record_id", "cluster_id") if c not in clusters.columns]
@@ -1463,20 +1619,36 @@ def _context(
             f"clusters has no {', '.join(map(repr, missing))} column; "
             "it must hold record_id, cluster_id (one row per record)"
         )
+    if norm_codes is None or norm is None:
+        norm_codes = {}
+    elif any(len(codes) != len(records) for codes in norm_codes.values()):
+        raise ValueError("norm_codes is not aligned with records: one code per record")
     if norm is None:
         norm = normalize_frame(records)
         norm_email_keys = False
-    elif len(norm) != len(records) or not norm.index.equals(records.index):
+    elif (
+        any(len(values) != len(records) for values in norm.values())
+        if isinstance(norm, dict)
+        else len(norm) != len(records) or not norm.index.equals(records.index)
+    ):
         raise ValueError(
             "norm is not aligned with records: pass normalize_frame(records) "
             "(same index, same length) or None"
         )
     n = len(records)
-    ids = records["record_id"].to_numpy(dtype=object, na_value=None)
+    object_ids: list[np.ndarray] = []
+
+    def ids_() -> np.ndarray:
+        # The ids as Python objects, made only when a check needs them: Arrow text ids
+        # are checked and ordered without a million Python strings.
+        if not object_ids:
+            object_ids.append(records["record_id"].to_numpy(dtype=object, na_value=None))
+        return object_ids[0]
+
     # Record ids are unique, so their sorted order is total: the tie-break that makes
     # "most recent" well defined for records created at the same instant.
     text_ids = (
-        pd.Series(ids, dtype="str")
+        pd.Series(ids_(), dtype="str")
         if not isinstance(records["record_id"].dtype, pd.StringDtype)
         else records["record_id"]
     )
@@ -1488,14 +1660,14 @@ def _context(
         increasing = (
             n < 2 or bool((short[1:] > short[:-1]).all())
             if short is not None
-            else n < 2 or bool((ids[1:] > ids[:-1]).all())
+            else n < 2 or bool((ids_()[1:] > ids_()[:-1]).all())
         )
         if increasing:
             by_rid = np.arange(n)  # strictly increasing: sorted, and no id twice
             repeated = np.zeros(0, dtype=np.int64)
         else:
             by_rid = _argsort(text_ids)
-            in_order = ids[by_rid]
+            in_order = ids_()[by_rid]
             repeated = np.flatnonzero(in_order[1:] == in_order[:-1])
         if len(repeated):
             examples = pd.unique(in_order[repeated])[:5].tolist()
@@ -1504,7 +1676,7 @@ def _context(
             )
         index = None
     else:
-        index = pd.Index(ids, dtype=object)
+        index = pd.Index(ids_(), dtype=object)
         if index.hasnans:
             raise ValueError("records has rows without a record_id; every record needs one")
         if index.has_duplicates:
@@ -1516,11 +1688,11 @@ def _context(
     listed_ids = None
     if not _same_text(clusters["record_id"], records["record_id"]):
         listed_ids = clusters["record_id"].to_numpy(dtype=object, na_value=None)
-    if listed_ids is None or (len(listed_ids) == n and (listed_ids == ids).all()):
+    if listed_ids is None or (len(listed_ids) == n and (listed_ids == ids_()).all()):
         where = None  # clusters in the records' order: the usual case
     else:
         if index is None:
-            index = pd.Index(ids, dtype=object)
+            index = pd.Index(ids_(), dtype=object)
         listed = pd.Index(listed_ids, dtype=object)
         if listed.has_duplicates:
             examples = listed[listed.duplicated()].unique()[:5].tolist()
@@ -1542,7 +1714,7 @@ def _context(
         cluster_col = cluster_col.iloc[where]
     codes, uniques = _sorted_codes(cluster_col.reset_index(drop=True))
     if (codes < 0).any():
-        examples = ids[codes < 0][:5].tolist()
+        examples = ids_()[codes < 0][:5].tolist()
         raise ValueError(f"records {examples} have an empty cluster_id")
     rid_rank = np.empty(n, dtype=np.int64)
     rid_rank[by_rid] = np.arange(n)
@@ -1552,17 +1724,21 @@ def _context(
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     records = records.reset_index(drop=True)
-    norm = norm.reset_index(drop=True)
+    if not isinstance(norm, dict):
+        norm = {c: norm[c] for c in norm.columns if c in NORM_COLUMNS}
+    elif not release_norm:
+        norm = dict(norm)  # the caller's dict stays as it is
+    if not release_norm:
+        norm_codes = dict(norm_codes)
     overrides: dict[str, np.ndarray] = {}
     email_keys: dict[str, np.ndarray] = {}
     if norm_email_keys:
         emails = _normalized_emails(records, norm)
         overrides = {c: values for c, (values, _) in emails.items()}
         email_keys = {c: keys for c, (_, keys) in emails.items()}
-    return _Context(
+    ctx = _Context(
         records=records,
         norm=norm,
-        record_ids=ids,
         by_rid=by_rid,
         cluster=codes.astype(np.int64),
         cluster_ids=pd.Index(uniques, name="cluster_id"),
@@ -1571,11 +1747,19 @@ def _context(
         rid_rank=rid_rank,
         overrides=overrides,
         email_keys=email_keys,
+        codes=norm_codes,
     )
+    if object_ids:
+        ctx.record_ids = object_ids[0]  # made already: not twice
+    if norm_email_keys:
+        # The keys norm held are in email_keys now (those that are keys).
+        for column in emails:
+            norm.pop(column, None)
+    return ctx
 
 
 def _normalized_emails(
-    records: pd.DataFrame, norm: pd.DataFrame
+    records: pd.DataFrame, norm: dict[str, Any]
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The normalized email columns when ``norm`` holds their match keys instead
     (``email_match_key``, as :class:`matching.pipeline.prepare.Prepared` does).
@@ -1593,10 +1777,11 @@ def _normalized_emails(
     for column in EMAIL_LABELS:
         if column not in records.columns:
             continue
+        data = norm.get(column)
         keys = (
-            norm[column].to_numpy(dtype=object)
-            if column in norm.columns
-            else np.full(len(records), None, dtype=object)
+            np.full(len(records), None, dtype=object)
+            if data is None
+            else data if isinstance(data, np.ndarray) else data.to_numpy(dtype=object)
         )
         has_key = ~pd.isna(keys)
         keys = np.where(has_key, keys, None)
@@ -2004,9 +2189,27 @@ class GoldenJson(Sequence[dict[str, Any]]):
                 block = pa.ListArray.from_arrays(pa.array([0, hi - lo], pa.int32()), lines)
                 yield pc.binary_join(block, "\n")[0].as_py() + "\n"
 
-    def _json_lines(self, lo: int, hi: int) -> pa.Array | None:
-        """The JSON text of the bodies of clusters ``lo:hi``, put together with Arrow's
-        string kernels; None if some value is not text Arrow can hold."""
+    def jsonl_bytes(self, chunk: int = _JSONL_CHUNK, newline: str = "\n") -> Iterator[bytes | memoryview]:
+        """The JSON lines of :meth:`jsonl` as UTF-8, each line ending in ``newline``, in
+        blocks to write to a binary file as they come: the text Arrow put together,
+        without turning it into a Python string and encoding it back."""
+        for lo in range(0, self._n, chunk):
+            hi = min(lo + chunk, self._n)
+            lines = self._json_lines(lo, hi, end=newline)
+            if lines is None:  # values arrow cannot hold: the slow, exact way
+                bodies = self._bodies(lo, hi)
+                yield "".join(json.dumps(b, ensure_ascii=False) + newline for b in bodies).encode("utf-8")
+            elif len(lines):
+                # The lines lie back to back in the value buffer: a view of it, no copy.
+                width = np.int64 if pa.types.is_large_string(lines.type) else np.int32
+                offsets = np.frombuffer(lines.buffers()[1], dtype=width)[lines.offset :]
+                data = memoryview(lines.buffers()[2])
+                yield data[int(offsets[0]) : int(offsets[len(lines)])]
+
+    def _json_lines(self, lo: int, hi: int, end: str = "") -> pa.Array | None:
+        """The JSON text of the bodies of clusters ``lo:hi`` (each followed by ``end``),
+        put together with Arrow's string kernels; None if some value is not text Arrow
+        can hold."""
         try:
             parts = [
                 _json_text(self._names[key][lo:hi], f"{_q(key)}: ") for key in _CUSTOMER_KEYS
@@ -2053,7 +2256,7 @@ class GoldenJson(Sequence[dict[str, Any]]):
                 pa.scalar("}", pa.string()),
             )
             return pc.binary_join_element_wise(
-                "{" + _q("customer") + ": {", customer, closing, "}", ""
+                "{" + _q("customer") + ": {", customer, closing, "}" + end, ""
             )
         except _NotArrowText:
             return None
@@ -2117,9 +2320,23 @@ def _json_list(key: str, items: pa.Array, bounds: np.ndarray, lead: str = "") ->
     return pc.if_else(empty, pa.scalar(None, pa.string()), text)
 
 
-def write_jsonl(bodies: Sequence[dict[str, Any]], fh: TextIO) -> None:
-    """Write request bodies to ``fh`` (text) as JSON lines: ``json.dumps(body,
-    ensure_ascii=False)`` per line; a :class:`GoldenJson` writes without building dicts."""
+def write_jsonl(
+    bodies: Sequence[dict[str, Any]], fh: TextIO | BinaryIO, newline: str = "\n"
+) -> None:
+    """Write request bodies to ``fh`` as JSON lines: ``json.dumps(body,
+    ensure_ascii=False)`` per line; a :class:`GoldenJson` writes without building dicts.
+
+    ``fh`` is a text file, or a binary one: then the lines are written in UTF-8, each
+    ending in ``newline`` (what a text file writes for "\\n"), and a
+    :class:`GoldenJson` hands over the bytes Arrow made (no Python text in between)."""
+    if isinstance(fh, (io.RawIOBase, io.BufferedIOBase)):
+        if isinstance(bodies, GoldenJson):
+            for chunk in bodies.jsonl_bytes(newline=newline):
+                fh.write(chunk)
+            return
+        for body in bodies:
+            fh.write((json.dumps(body, ensure_ascii=False) + newline).encode("utf-8"))
+        return
     if isinstance(bodies, GoldenJson):
         for block in bodies.jsonl():
             fh.write(block)
