@@ -1472,8 +1472,9 @@ def write_rejects(rejects: pd.DataFrame, path: str | os.PathLike[str]) -> None:
 #: Rows turned into text and written at a time: bounds what is held in memory (about
 #: 30 MB of text for a block of scored pairs).
 _CSV_BLOCK_ROWS = 1 << 17
-#: ... and at most this many text fields (golden records: about 45,000 rows of 23
-#: columns; a smaller block is also faster to put together).
+#: At most this many text fields a block, too: frames of many text columns get fewer
+#: rows a block (golden records: about 45,000 rows of 23 columns), as a block's text is
+#: held a few times over while it is put together (smaller blocks are also faster).
 _CSV_BLOCK_TEXT_CELLS = 1 << 20
 #: Adjacent coded columns are written as one piece while the combinations of their
 #: values (all of them, used or not) are at most this many (see :func:`_block_bytes`).

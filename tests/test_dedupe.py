@@ -306,3 +306,14 @@ def test_pairs_and_profiles_frames_are_the_per_value_ones(monkeypatch) -> None:
     expected = pd.concat(rows, ignore_index=True).sort_values(["kind", "records"], ascending=[True, False], kind="stable")
     assert len(profiles) > 100
     pd.testing.assert_frame_equal(profiles, expected.reset_index(drop=True), check_exact=True)
+
+
+def test_pair_id_categories_are_the_record_ids_when_distinct() -> None:
+    from matching.pipeline.dedupe import _id_categories
+
+    for ids in (["R1", "R2", "R3"], ["R3", "R1", "R2"], ["é", "e", "Z"]):
+        for values in (pd.array(ids, dtype="str"), np.array(ids, dtype=object)):
+            dtype = _id_categories(values)
+            assert dtype is not None and dtype.categories.tolist() == ids and not dtype.ordered
+    for ids in (["R1", "R1", "R2"], ["R1", None, "R2"]):
+        assert _id_categories(np.array(ids, dtype=object)) is None

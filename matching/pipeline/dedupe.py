@@ -162,10 +162,15 @@ def dedupe(
 
     # The explanation tables (not a stage of their own in the progress bar). The peak
     # memory of a run is the sum of what is alive at once, so each table is made once
-    # what it no longer needs is let go: compare's cached tables (the cluster guard was
-    # their last reader) before the profiles; the normalized frame, all but the columns
-    # golden records read, before the pairs (the largest table); the pairs' arrays
-    # before the golden records allocate theirs.
+    # what it no longer needs is let go: the record and cluster ids as Python strings
+    # (``clusters`` holds them as text; the pairs read the records' own ids) and
+    # compare's cached tables (the cluster guard was their last reader) before the
+    # profiles; the normalized frame, all but what golden records read, before the
+    # pairs (the largest table); the pairs' arrays before the golden records allocate
+    # theirs.
+    labels = clusters_res.labels
+    record_ids = prep.records["record_id"].array
+    del clusters_res, rid, is_match
     prep.__dict__.pop("_compare_cache", None)
     profiles = _profiles_frame(prep, compared, cands)
     del cands
@@ -180,9 +185,9 @@ def dedupe(
     golden_norm, golden_codes = _golden_inputs(prep)
     del prep
     _release_memory()
-    pairs = _pairs_frame(rid, compared, scores, clusters_res.labels)
+    pairs = _pairs_frame(record_ids, compared, scores, labels)
     lap("pairs_and_profiles")
-    del compared, scores, is_match, clusters_res, rid
+    del compared, scores, labels, record_ids
     _release_memory()
 
     gold = golden_records(prep_records, clusters, norm=golden_norm, rules=golden_rules,
@@ -256,13 +261,13 @@ def _golden_inputs(prep: Any) -> tuple[dict[str, np.ndarray], dict[str, np.ndarr
     return values, codes
 
 
-def _pairs_frame(rid: np.ndarray, compared: Any, scores: Any, labels: np.ndarray) -> pd.DataFrame:
+def _pairs_frame(rid: Any, compared: Any, scores: Any, labels: np.ndarray) -> pd.DataFrame:
     """The scored pairs (:attr:`DedupeResult.pairs`): ids, weights, decision, veto, same
     cluster, then every comparison's level (categorical) and weight.
 
     Millions of rows, so every column is compact: the ids are categoricals whose
-    categories are the record ids (``rid``, unique) and whose codes are the pairs' record
-    positions; the decisions and vetoes (a few distinct values) are categoricals too, with
+    categories are the record ids (``rid``: the prepared records' ids, as an array of
+    text or of objects) and whose codes are the pairs' record positions; the decisions and vetoes (a few distinct values) are categoricals too, with
     their values in sorted order. Weights and probabilities are rounded in place: the
     arrays of ``scores`` become the frame's columns without a copy (the caller lets
     ``scores`` go).
@@ -294,21 +299,22 @@ def _pairs_frame(rid: np.ndarray, compared: Any, scores: Any, labels: np.ndarray
     return pd.DataFrame(cols, copy=False)
 
 
-def _id_categories(rid: np.ndarray) -> pd.CategoricalDtype | None:
+def _id_categories(rid: Any) -> pd.CategoricalDtype | None:
     """The record ids as the categories of the pairs' id columns (text, in ``rid``'s
     order), or None when an id is repeated or missing.
 
     The prepared records come sorted by id, so the ids are distinct when each is
     greater than the one before (no hash table of a million ids, which pandas would
-    keep with the categories)."""
+    keep with the categories): compared by Arrow, without Python strings."""
     from matching.pipeline.golden import distinct_categories
 
     index = pd.Index(pd.array(rid, dtype=_text_dtype()), name=None)
     if index.hasnans:
         return None
     try:
-        increasing = bool((rid[1:] > rid[:-1]).all())
-    except TypeError:  # ids that do not compare (mixed types)
+        text = _arrow_text(index.array)
+        increasing = len(text) < 2 or bool(pc.all(pc.greater(text[1:], text[:-1])).as_py())
+    except (pa.ArrowException, TypeError):  # not text
         increasing = False
     if not increasing and not index.is_unique:
         return None

@@ -69,8 +69,11 @@ with few distinct values, else taken in row order). ``golden_json`` is a
 :func:`write_jsonl` writes them as JSON lines with Arrow's string kernels, without
 building the dicts. Only entries that cheap checks flag go through
 ``CustomerRequest.validate()``. The pipeline passes its prepared frames
-(``norm_email_keys``), so the export is not normalized twice. ``stats["seconds"]``
-gives the time per step.
+(``norm_email_keys``), so the export is not normalized twice, with the integer codes
+prepare kept for them (``norm_codes``: compared instead of hashing the text), and lets
+golden records drop each normalized column once read (``release_norm``). Each step
+gives the memory it freed back to the system (:func:`release_memory`), so that the
+steps' working arrays do not add up. ``stats["seconds"]`` gives the time per step.
 """
 
 from __future__ import annotations
@@ -304,7 +307,9 @@ class GoldenRecords:
       written form came from a better spelled record has ``<rule>+casing``. Rows are
       grouped by field, then by cluster; ``cluster_id``, ``field``, ``record_id`` and
       ``rule`` are categoricals (millions of rows at 1M records); the ``record_id``
-      categories are the record ids in sorted order.
+      categories are the record ids in sorted order, as ``records`` holds them (Arrow
+      text stays Arrow text: a million ids are not turned into Python strings), and the
+      ``cluster_id`` ones the cluster ids in sorted order.
     - ``issues``: ``cluster_id, path, message, severity`` from
       ``CustomerRequest.validate()`` of each ``golden_json`` entry (paths as there,
       e.g. ``customer.firstName``); ``severity`` is "error" or "warning".
@@ -1346,9 +1351,15 @@ def distinct_categories(index: pd.Index) -> pd.CategoricalDtype:
     MB) held as long as the dtype. pandas' own unchecked constructor is used when it
     has one."""
     unchecked = getattr(pd.CategoricalDtype, "_from_fastpath", None)
-    if unchecked is None:
-        return pd.CategoricalDtype(index)
-    return unchecked(index, False)
+    if unchecked is not None:
+        try:
+            dtype = unchecked(index, False)
+        except TypeError:  # another signature: the checked way below
+            pass
+        else:
+            if isinstance(dtype, pd.CategoricalDtype) and dtype.categories is index:
+                return dtype
+    return pd.CategoricalDtype(index)
 
 
 def _code_dtype(n: int) -> type[np.signedinteger]:
@@ -1532,6 +1543,7 @@ def _golden_records(
             addr_len += ctx.raw_length(c, addr_cand.rows)
     addr_u = _union(addr_cand, ctx, addr_rule, addr_len)
     addr_rows = addr_cand.rows[addr_u.idx]
+    del addr_cand, addr_len
     addr_raw, addr_text = _address_parts(ctx, addr_rows)
     primary = addr_u.pos == 0
     for c in ADDRESS_COLUMNS:
@@ -1541,7 +1553,7 @@ def _golden_records(
         addr_u.start, {k: addr_raw[c] for k, c in zip(_ADDRESS_KEYS, ADDRESS_COLUMNS, strict=True)}
     )
     ctx.release_text()
-    del addr_cand, addr_u, addr_rows, addr_raw, addr_text, addr_len, primary
+    del addr_u, addr_rows, addr_raw, addr_text, primary
     release_memory()
     clock.lap("addresses")
     golden = _golden_frame(ctx, out)
@@ -1914,16 +1926,20 @@ def _address_parts(ctx: _Context, rows: np.ndarray) -> tuple[dict[str, np.ndarra
             parts[column] = np.full(len(rows), None, dtype=object)
             continue
         array = text.arrow_at(in_order)
+        if array.type != pa.large_string():
+            array = array.cast(pa.large_string())
         arrays.append(array)
         if text.codes is not None:
             parts[column] = text(rows)
         else:
             parts[column] = _unsorted(array.to_numpy(zero_copy_only=False), order)
+    array = None  # the list holds them all now
     if not arrays:
         return parts, np.full(len(rows), "", dtype=object)
-    arrays = [a.cast(pa.large_string()) if a.type != pa.large_string() else a for a in arrays]
     sep = pa.scalar(", ", pa.large_string())
     joined = pc.binary_join_element_wise(*arrays, sep, null_handling="skip")
+    # The parts' Arrow text goes before the joined text becomes a million Python strings.
+    del arrays
     return parts, _unsorted(joined.to_numpy(zero_copy_only=False), order)
 
 

@@ -24,11 +24,15 @@ class DedupeResult:
       match weight, log2 odds), ``probability``, ``decision`` ("match", "possible",
       "non-match"), ``vetoed_by`` (the guard rule that overruled the score, or empty), then for
       every comparison ``<name>_level`` (level label) and ``<name>_weight`` (its log2 weight).
+      Millions of rows at scale, so the text columns are categoricals: the ids' categories
+      are the record ids (in record_id order), those of ``decision`` and ``vetoed_by``
+      their few values (sorted), and the levels' the level labels.
     - ``golden``: one merged customer per cluster (``cluster_id`` first, canonical columns,
       ``record_count``, ``source_record_ids``); ``golden_json``: the same in the myKaarma
       request shape (a sequence of dicts: a :class:`~matching.pipeline.golden.GoldenJson`
       that builds each dict on access, or a list); ``provenance``: ``cluster_id, field,
-      value, record_id``.
+      value, record_id, rule`` (all but ``value`` categoricals; see
+      :class:`~matching.pipeline.golden.GoldenRecords`).
     - ``rejects``: ``line, record_id, reason, raw`` for input rows that could not be read.
     - ``model``: the trained scoring model as a JSON-able dict (``version``, comparisons with
       levels and m/u/weights, prior, thresholds).
