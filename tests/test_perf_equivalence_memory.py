@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,13 @@ from matching.pipeline.golden import NORM_COLUMNS, golden_records, write_jsonl
 from matching.pipeline.prepare import prepare
 
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
+
+
+def _jsonl(gold: Any) -> str:
+    """The golden records' JSON lines as written to golden.jsonl."""
+    fh = io.StringIO()
+    write_jsonl(gold.golden_json, fh)
+    return fh.getvalue()
 
 
 def test_golden_reads_only_norm_columns() -> None:
@@ -28,12 +36,7 @@ def test_golden_reads_only_norm_columns() -> None:
     pd.testing.assert_frame_equal(full.golden, narrow.golden)
     pd.testing.assert_frame_equal(full.provenance, narrow.provenance)
     pd.testing.assert_frame_equal(full.issues, narrow.issues)
-    texts = []
-    for gold in (full, narrow):
-        fh = io.StringIO()
-        write_jsonl(gold.golden_json, fh)
-        texts.append(fh.getvalue())
-    assert texts[0] == texts[1]
+    assert _jsonl(full) == _jsonl(narrow)
     pd.testing.assert_frame_equal(narrow.golden, result.golden)
 
 
@@ -66,10 +69,5 @@ def test_golden_from_codes_and_released_columns_is_golden_from_the_frame() -> No
     pd.testing.assert_frame_equal(full.provenance, lean.provenance)
     pd.testing.assert_frame_equal(full.issues, lean.issues)
     assert full.golden_cluster_ids == lean.golden_cluster_ids
-    texts = []
-    for gold in (full, lean):
-        fh = io.StringIO()
-        write_jsonl(gold.golden_json, fh)
-        texts.append(fh.getvalue())
-    assert texts[0] == texts[1]
+    assert _jsonl(full) == _jsonl(lean)
     pd.testing.assert_frame_equal(lean.golden, result.golden)

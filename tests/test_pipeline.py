@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -252,14 +253,21 @@ def test_namesakes_of_a_suffix_in_their_zip_are_marked() -> None:
     assert marked == {"F": True, "S1": True, "S2": True, "X": False}  # X: another ZIP
 
 
-def test_namesakes_without_suffix_need_a_shared_contact() -> None:
-    prep = prepare(pd.DataFrame(_namesakes()))
-    pos = {r: i for i, r in enumerate(prep.record_ids)}
+def _guarded_pairs(prep: Any) -> tuple[Any, FellegiSunterModel, dict[tuple[str, str], tuple[str, str]]]:
+    """Compare and score ``prep`` with every pair over the match threshold on weight alone
+    (only the guards decide): the compared pairs, the model and (decision, veto) by ids."""
     cp = compare(prep, candidates(prep))
     model = FellegiSunterModel.from_json(train(prep, cp).to_json())
     model.thresholds.match = -100.0  # everything would match on weight alone
     scores = score(prep, cp, model)
     pairs = {(prep.record_ids[a], prep.record_ids[b]): (d, v) for a, b, d, v in zip(cp.a, cp.b, scores.decision, scores.vetoed_by, strict=True)}
+    return cp, model, pairs
+
+
+def test_namesakes_without_suffix_need_a_shared_contact() -> None:
+    prep = prepare(pd.DataFrame(_namesakes()))
+    pos = {r: i for i, r in enumerate(prep.record_ids)}
+    cp, model, pairs = _guarded_pairs(prep)
     assert pairs[("F", "S1")] == ("possible", "generation_unclear")
     assert cp.namesake_generations[(cp.a == pos["F"]) & (cp.b == pos["S1"])].all()
     # The guard: a chain F - S1 of "match" edges still may not join the two.
@@ -707,11 +715,7 @@ def test_different_middle_names_are_two_people_unless_an_identity_agrees() -> No
         _rec(record_id="C", first_name="Michael", middle_name="A", **home),  # an initial: no conflict
     ]
     prep = prepare(pd.DataFrame(rows))
-    cp = compare(prep, candidates(prep))
-    model = FellegiSunterModel.from_json(train(prep, cp).to_json())
-    model.thresholds.match = -100.0  # everything would match on weight alone
-    scores = score(prep, cp, model)
-    pairs = {(prep.record_ids[a], prep.record_ids[b]): (d, v) for a, b, d, v in zip(cp.a, cp.b, scores.decision, scores.vetoed_by, strict=True)}
+    cp, model, pairs = _guarded_pairs(prep)
     assert pairs[("A", "B")] == ("possible", "middle_name")
     assert pairs[("A", "C")] == ("match", "")
     assert pairs[("B", "C")] == ("possible", "middle_name")  # "A" is not Richard's initial
