@@ -17,7 +17,7 @@ from matching.pipeline.blocking import _group_pairs, candidates, estimate_pairs
 from matching.pipeline.cluster import cluster
 from matching.pipeline.compare import COMPARISONS, compare, generation_marked, name_levels
 from matching.pipeline.prepare import prepare
-from matching.pipeline.scoring import MATCH, FellegiSunterModel, _among, score, train
+from matching.pipeline.scoring import MATCH, FellegiSunterModel, _among, rules_decisions, score, train
 
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
 
@@ -126,6 +126,34 @@ def test_model_json_round_trip(scored_sample, tmp_path) -> None:
     again = FellegiSunterModel.load(path)
     assert again.to_json() == model.to_json()
     assert np.allclose(score(prep, cp, again).weight, scores.weight)
+
+
+def test_field_weights_add_up_to_the_total_and_read_the_model(scored_sample) -> None:
+    prep, cp, model, scores = scored_sample
+    fw = scores.field_weights
+    assert set(fw) == {c.name for c in model.comparisons} and len(fw) == len(model.comparisons)
+    total = np.full(len(cp), model.prior_weight)
+    for comp in model.comparisons:
+        w = fw[comp.name]
+        assert w.dtype == np.float32 and w.shape == (len(cp),)
+        lv = cp.levels[comp.name]
+        base = np.append(model.weights(comp.name), 0.0)[lv]
+        if comp.tf_column is None:
+            assert np.array_equal(w, base.astype(np.float32)), comp.name
+        else:  # term frequencies adjust exact agreements only
+            assert np.array_equal(w[lv != 0], base[lv != 0].astype(np.float32)), comp.name
+        assert np.all(w[lv == -1] == 0), comp.name  # a missing value is no evidence
+        total += w
+    assert np.allclose(total, scores.weight, atol=1e-4)
+    with pytest.raises(KeyError):
+        fw["no_such_field"]
+
+
+def test_rules_field_weights_count_exact_agreements(scored_sample) -> None:
+    _, cp, _, _ = scored_sample
+    rules = rules_decisions(cp)
+    for comp in COMPARISONS:
+        assert np.array_equal(rules.field_weights[comp.name], (cp.levels[comp.name] == 0).astype(float)), comp.name
 
 
 def test_em_learns_that_agreement_is_evidence(scored_sample) -> None:
@@ -662,7 +690,6 @@ def test_rule_keys_number_values_by_first_appearance() -> None:
             assert describe(wanted) == describe2(wanted)
 
 
-@pytest.mark.skipif(int(pd.__version__.split(".")[0]) < 3, reason="codes are kept under copy-on-write (pandas 3) only")
 def test_prepare_keeps_codes_that_factorize_norm() -> None:
     prep = prepare(_crowded_sample())
     kept = [c for c in prep.norm.columns if prep.codes(c) is not None]
@@ -680,20 +707,54 @@ def test_prepare_keeps_codes_that_factorize_norm() -> None:
     assert prep.codes("phone_1")[1] is prep.codes("phone_2")[1]
 
 
-@pytest.mark.skipif(int(pd.__version__.split(".")[0]) < 3, reason="codes are kept under copy-on-write (pandas 3) only")
-def test_changed_norm_column_disowns_its_codes() -> None:
+def test_norm_columns_read_as_a_frame() -> None:
+    from matching.pipeline.prepare import NormColumns
+
+    prep = prepare(_crowded_sample())
+    norm = prep.norm
+    assert isinstance(norm, NormColumns)
+    frame = norm.to_frame()
+    assert list(frame.columns) == list(norm.columns) and len(frame) == len(norm) == prep.n
+    assert norm.shape == frame.shape
+    for col in norm.columns:
+        got = norm[col]
+        pd.testing.assert_series_equal(got, frame[col])
+        assert col in norm and norm.get(col) is not None
+        if got.dtype == object:  # text, or missing
+            assert all(isinstance(v, str) or pd.isna(v) for v in got.tolist()), col
+    pd.testing.assert_frame_equal(norm[["phone_1", "last_name"]], frame[["phone_1", "last_name"]])
+    assert "no_such_column" not in norm and norm.get("no_such_column", 5) == 5
+    with pytest.raises(KeyError):
+        norm["no_such_column"]
+    # The copy is the caller's: changing it leaves the prepared columns as they were.
+    copy = norm.copy()
+    copy["phone_1"] = None
+    assert norm["phone_1"].notna().any()
+
+
+def test_changed_norm_is_a_frame_whose_codes_are_found_afresh() -> None:
     from matching.pipeline.prepare import Prepared
 
     prep = prepare(_crowded_sample())
     assert prep.codes("zip5") is not None and prep.codes("last_phon") is not None
-    prep.norm.loc[prep.norm.index[:40], "zip5"] = "99999"
-    prep.norm["last_phon"] = prep.norm["last_phon"].where(prep.norm.index % 2 == 0, "X")
+    with pytest.raises(TypeError):
+        prep.norm["zip5"] = "99999"  # prepare's columns are read-only
+    compare(prep, candidates(prep))  # compare's cache now holds tables of the coded columns
+    frame = prep.norm.to_frame()
+    frame.loc[frame.index[:40], "zip5"] = "99999"
+    frame["last_phon"] = frame["last_phon"].where(frame.index % 2 == 0, "X")
+    prep.norm = frame
     assert prep.codes("zip5") is None and prep.codes("last_phon") is None
     got = candidates(prep)
-    expected = candidates(Prepared(records=prep.records, norm=prep.norm.copy()))
+    fresh = Prepared(records=prep.records, norm=frame.copy())
+    expected = candidates(fresh)
     for field in ("a", "b", "rules"):
         np.testing.assert_array_equal(getattr(got, field), getattr(expected, field))
     pd.testing.assert_frame_equal(got.too_common, expected.too_common)
+    # Compare reads the changed columns, not the tables it cached from the coded ones.
+    got_levels, expected_levels = compare(prep, got).levels, compare(fresh, got).levels
+    for comp in COMPARISONS:
+        np.testing.assert_array_equal(got_levels[comp.name], expected_levels[comp.name])
 
 
 @given(

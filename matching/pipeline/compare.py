@@ -35,7 +35,7 @@ from rapidfuzz.distance import OSA
 from matching.normalize.frame import EMAIL_COLUMNS, PHONE_COLUMNS, VIN_COLUMNS
 from matching.normalize.names import nickname_keys
 from matching.pipeline.blocking import Candidates
-from matching.pipeline.prepare import Prepared
+from matching.pipeline.prepare import NormColumns, Prepared
 
 MISSING = -1
 
@@ -323,7 +323,10 @@ def _pairwise_coded(
 
 def _signature(prep: Prepared, columns: tuple[str, ...]) -> tuple[object, ...]:
     """Where ``norm``'s columns live: a cached table built from them is valid while this holds
-    (under copy-on-write any change to a column gives it a new array)."""
+    (under copy-on-write any change to a column gives it a new array). A
+    :class:`~matching.pipeline.prepare.NormColumns` cannot change: its serial number says it all."""
+    if isinstance(prep.norm, NormColumns):
+        return ("coded", prep.norm.serial)
     out: list[object] = [id(prep.norm)]
     for c in columns:
         v = prep.norm[c].to_numpy()

@@ -110,18 +110,22 @@ def dedupe(
     stats["input_rows"] = int(export.source_rows)
     stats["records"] = len(records)
     stats["rejects"] = len(rejects)
+    _release_memory()  # see below
     lap("read")
     step(f"read {len(records):,} records ({len(rejects):,} rejects)")
 
     prep = prepare(records, dealer_phones=dealer_phones, dealer_domains=dealer_domains)
+    _release_memory()
     lap("normalize")
     step("normalized")
     cands = candidates(prep, rules)
+    _release_memory()
     stats["candidate_pairs"] = len(cands)
     stats["pairs_by_rule"] = cands.estimated_pairs
     lap("candidates")
     step(f"{len(cands):,} candidate pairs")
     compared = compare(prep, cands)
+    _release_memory()
     lap("compare")
     step("compared")
 

@@ -7,7 +7,9 @@ input's row order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -100,6 +102,85 @@ def _address_key(recs: pd.DataFrame, coded: dict[str, Coded]) -> tuple[Coded | n
     return Coded(codes, np.asarray(texts.to_numpy(zero_copy_only=False), dtype=object), distinct=True), street_part
 
 
+class NormColumns:
+    """The normalized columns of :class:`Prepared`, kept coded: a column is int32 codes
+    per record into an array of values (several columns share their values: the phone
+    slots; first name and its nickname label share codes), and reads as an object Series
+    only when asked for.
+
+    Read it as a read-only DataFrame: ``norm["phone_1"]`` (a Series, None where missing),
+    ``norm[["first_name", "last_name"]]`` (a DataFrame), ``norm.columns``, ``col in norm``,
+    ``len(norm)``, ``norm.get(col)``; :meth:`to_frame` (or :meth:`copy`) gives a DataFrame
+    to change. Why: a million records times thirty columns of object pointers, and
+    int64 codes beside them, were 0.45 GB alive through every stage; int32 codes are 0.12 GB.
+    """
+
+    _serials = itertools.count()
+
+    def __init__(self, columns: dict[str, Coded | np.ndarray], index: pd.Index) -> None:
+        # Codes shared by several columns stay shared (one int32 copy of each array).
+        small: dict[int, np.ndarray] = {}
+        kept: dict[str, Coded | np.ndarray] = {}
+        for name, c in columns.items():
+            if isinstance(c, Coded):
+                key = id(c.codes)
+                if key not in small:
+                    small[key] = c.codes.astype(np.int32) if len(c.values) < np.iinfo(np.int32).max else c.codes
+                c = Coded(small[key], c.values, missing=c.missing, distinct=c.distinct, ids=c.ids)
+            kept[name] = c
+        self._columns = kept
+        self.index = index
+        self.columns = pd.Index(list(kept), dtype=object)
+        #: Tells one NormColumns from another (cached tables read it: ids can be reused).
+        self.serial = next(self._serials)
+        self._factorized: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.index), len(self.columns))
+
+    def __contains__(self, col: object) -> bool:
+        return col in self._columns
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __getitem__(self, key: str | list[str]) -> Any:
+        if isinstance(key, list):
+            return pd.DataFrame({c: self[c] for c in key}, index=self.index, columns=key, copy=False)
+        c = self._columns[key]
+        values = c.to_numpy() if isinstance(c, Coded) else c
+        return pd.Series(values, index=self.index, name=key, dtype=values.dtype, copy=False)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self._columns else default
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every column as a DataFrame of its own arrays (object text and bool flags)."""
+        return pd.DataFrame({c: self[c] for c in self._columns}, index=self.index, copy=False)
+
+    def copy(self) -> pd.DataFrame:
+        """:meth:`to_frame`: a DataFrame the caller may change."""
+        return self.to_frame()
+
+    def codes(self, col: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """``pd.factorize(self[col])``: int64 codes (-1 where missing; equal values, equal
+        codes; numbered in no particular order) and the distinct values they index.
+        Columns that share their values (phone_1, phone_2) share the distinct values, so
+        their codes compare across columns. None for a column not kept coded."""
+        c = self._columns.get(col)
+        if not isinstance(c, Coded):
+            return None
+        key = id(c.values)  # held by the column: the id stays its own
+        if key not in self._factorized:
+            self._factorized[key] = c.value_codes()
+        codes, uniques = self._factorized[key]
+        return codes[c.codes], uniques
+
+
 @dataclass
 class Prepared:
     """Records in canonical order with their normalized fields and derived keys.
@@ -112,12 +193,14 @@ class Prepared:
     ``street_part`` alone (``"<house> <street word>"``, where the record has a ZIP), and the
     placeholder flags ``phone_1_junk``/``email_1_junk`` per slot, and ``dob`` / ``id_number``
     from the extra columns :data:`DOB_COLUMNS` / :data:`ID_NUMBER_COLUMNS` when present.
+
+    :func:`prepare` makes ``norm`` a :class:`NormColumns` (coded, read-only); a
+    ``Prepared`` built by hand may hold a DataFrame instead, whose codes are then found
+    by factorizing.
     """
 
     records: pd.DataFrame
-    norm: pd.DataFrame
-    #: The integer codes :func:`prepare` found for ``norm``'s columns (see :meth:`codes`).
-    kept_codes: _KeptCodes | None = field(default=None, repr=False, compare=False)
+    norm: NormColumns | pd.DataFrame
 
     @property
     def n(self) -> int:
@@ -128,57 +211,10 @@ class Prepared:
         return self.records["record_id"].to_numpy(dtype=object)
 
     def codes(self, col: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """``pd.factorize(norm[col])`` as :func:`prepare` found it while normalizing: int64
-        codes (-1 where missing; equal values, equal codes; numbered in no particular
-        order) and the distinct values they index. Columns of one kind (phone_1, phone_2)
-        share their values. None if prepare kept no codes for the column, or if the column
-        has changed since."""
-        return None if self.kept_codes is None else self.kept_codes.get(self.norm, col)
-
-
-class _KeptCodes:
-    """Codes of ``norm`` columns from their coded form, computed when first asked for.
-
-    A code is handed out only while ``norm[col]`` still reads the very array prepare
-    made: a reference to each column is kept, so that under pandas' copy-on-write (always
-    on from pandas 3) any change to a column gives it a new array, which disowns the codes.
-    Without copy-on-write a change could keep the array: no codes are handed out then.
-    """
-
-    def __init__(self, norm: pd.DataFrame, coded: dict[str, Coded]) -> None:
-        self._coded = coded
-        self._columns = {col: norm[col] for col in coded}
-        self._where = {col: _where(s) for col, s in self._columns.items()}
-        self._factorized: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-    def get(self, norm: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray] | None:
-        if not _copy_on_write() or col not in self._coded or col not in norm.columns:
-            return None
-        if _where(norm[col]) != self._where[col]:
-            return None
-        c = self._coded[col]
-        key = id(c.values)  # columns sharing values share their codes
-        if key not in self._factorized:
-            self._factorized[key] = c.value_codes()
-        codes, uniques = self._factorized[key]
-        return codes[c.codes], uniques
-
-
-def _copy_on_write() -> bool:
-    if int(pd.__version__.split(".")[0]) >= 3:
-        return True
-    try:
-        return pd.get_option("mode.copy_on_write") is True
-    except (KeyError, pd.errors.OptionError):
-        return False
-
-
-def _where(column: Any) -> tuple[Any, ...] | None:
-    """Where a column's values live (its array's address, layout and type)."""
-    if not isinstance(column, pd.Series):
-        return None  # a duplicated column name
-    values = column.to_numpy()
-    return (values.__array_interface__["data"][0], values.strides, values.shape, values.dtype)
+        """``pd.factorize(norm[col])`` as :func:`prepare` found it while normalizing (see
+        :meth:`NormColumns.codes`); None if ``norm`` is a DataFrame or the column was
+        not kept coded."""
+        return self.norm.codes(col) if isinstance(self.norm, NormColumns) else None
 
 
 def prepare(
@@ -253,25 +289,7 @@ def prepare(
             out[ok] = dob_values[ok] + "|" + phon[ok]
         cols[col] = out
     cols["address_key"], cols["street_part"] = _address_key(recs, coded)
-    norm = _frame(cols, recs.index)
-    coded_cols = {name: c for name, c in cols.items() if isinstance(c, Coded)}
-    return Prepared(records=recs, norm=norm, kept_codes=_KeptCodes(norm, coded_cols))
-
-
-def _frame(cols: dict[str, Any], index: pd.Index) -> pd.DataFrame:
-    """The columns as one DataFrame of object (text) and bool columns.
-
-    Each column keeps an array of its own (no consolidated 2-D block): a selection of
-    columns (the ones golden records read) is then a view rather than a copy, and the
-    columns left out are freed with the frame.
-    """
-    arrays = {name: c.to_numpy() if isinstance(c, Coded) else c for name, c in cols.items()}
-    text = {name: pd.Series(v, index=index, dtype=object, copy=False) for name, v in arrays.items() if v.dtype.kind == "O"}
-    frame = pd.DataFrame(text, index=index, copy=False)
-    for loc, (name, v) in enumerate(arrays.items()):
-        if name not in text:
-            frame.insert(loc, name, v)
-    return frame
+    return Prepared(records=recs, norm=NormColumns(cols, recs.index))
 
 
 def _name_keys(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

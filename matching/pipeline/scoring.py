@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -331,12 +332,47 @@ VETOES = {
 }
 
 
+class FieldWeights(Mapping[str, np.ndarray]):
+    """Each comparison's weight per pair, read from the pairs' levels when asked for.
+
+    A weight that depends on the level alone (all but the term-frequency adjusted ones)
+    is ``table[level]``: it is not kept for millions of pairs (a dozen float32 columns of
+    4.8M pairs are 230 MB) but computed when the explanations are built. Weights that
+    depend on more than the level are kept as given (``kept``).
+    """
+
+    def __init__(
+        self,
+        levels: Mapping[str, np.ndarray],
+        tables: Mapping[str, np.ndarray],
+        kept: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        # ``tables[name][level]`` is the weight; its last slot is read by MISSING (-1).
+        self._levels = levels
+        self._tables = dict(tables)
+        self._kept = dict(kept or {})
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name in self._kept:
+            return self._kept[name]
+        if name not in self._tables:
+            raise KeyError(name)
+        return self._tables[name][self._levels[name]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._kept, *(k for k in self._tables if k not in self._kept)])
+
+    def __len__(self) -> int:
+        return len(self._tables.keys() | self._kept.keys())
+
+
 @dataclass
 class Scores:
     """Per pair: total weight, per-comparison weights, decision and the veto that applied."""
 
     weight: np.ndarray
-    field_weights: dict[str, np.ndarray]
+    #: name -> weight per pair (a :class:`FieldWeights` computes the level-only ones on access).
+    field_weights: Mapping[str, np.ndarray]
     probability: np.ndarray
     decision: np.ndarray  # object: match / possible / non-match
     vetoed_by: np.ndarray  # object: "" or a key of VETOES
@@ -375,14 +411,19 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
     """Weights, probabilities and decisions (with guards) for every compared pair."""
     n = len(compared)
     total = np.full(n, model.prior_weight, dtype=float)
-    field_weights: dict[str, np.ndarray] = {}
+    kept: dict[str, np.ndarray] = {}
+    tables: dict[str, np.ndarray] = {}
     for comp in model.comparisons:
         lv = compared.levels[comp.name]
-        w = np.append(model.weights(comp.name), 0.0)[lv]  # MISSING (-1) reads the 0 at the end
+        table = np.append(model.weights(comp.name), 0.0)  # MISSING (-1) reads the 0 at the end
+        w = table[lv]
         if model.tf_adjust and comp.tf_column is not None:
             w += _tf_adjustment(prep, compared, model, comp.name)
-        field_weights[comp.name] = w.astype(np.float32)  # for explanations: float32 halves 12 x n_pairs
+            kept[comp.name] = w.astype(np.float32)  # for explanations: float32 halves n_pairs
+        # Level-only weights are read from the table when explained (float32 as kept ones).
+        tables[comp.name] = table.astype(np.float32)
         total += w
+    field_weights = FieldWeights(compared.levels, tables, kept)
     probability = 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
     # Decisions and vetoes as small integers while the guards run (object strings only at
     # the end: comparing millions of Python strings per guard is what cost the time).
@@ -502,7 +543,8 @@ def rules_decisions(compared: ComparedPairs) -> Scores:
     names = (lv["first_name"] == 0) & (lv["last_name"] == 0) & (lv["suffix"] != 2)
     match = shares & names
     n = len(compared)
-    field_weights = {c.name: (lv[c.name] == 0).astype(float) for c in COMPARISONS}
+    # 1.0 where the field agrees exactly (level 0), else 0 (MISSING reads the last slot).
+    field_weights = FieldWeights(lv, {c.name: np.eye(1, len(c.labels()) + 1).ravel() for c in COMPARISONS})
     weight = match.astype(float)
     return Scores(
         weight=weight,
@@ -517,6 +559,7 @@ __all__ = [
     "FellegiSunterModel",
     "Thresholds",
     "Scores",
+    "FieldWeights",
     "VETOES",
     "train",
     "score",
