@@ -14,7 +14,9 @@ import pytest
 import matching
 from matching.cli import main
 from matching.evaluate import evaluate
+from matching.io import read_export
 from matching.model import CustomerRequest
+from matching.pipeline.prepare import prepare
 from matching.pipeline.scoring import FellegiSunterModel
 
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
@@ -287,7 +289,8 @@ def test_pairs_and_profiles_frames_are_the_per_value_ones(monkeypatch) -> None:
         cols[f"{comp.name}_weight"] = np.round(scores.field_weights[comp.name], 4)
     pd.testing.assert_frame_equal(pairs, pd.DataFrame(cols), check_exact=True)
 
-    (prep, compared, cands), profiles = seen["profiles"]
+    (compared, too_common), profiles = seen["profiles"]
+    prep = prepare(read_export(SAMPLE / "customers.csv").records)  # as dedupe prepared them
     rows = []
     for name, (kinds, records) in compared.value_stats.items():
         shared = np.nonzero(records >= 2)[0]
@@ -299,7 +302,7 @@ def test_pairs_and_profiles_frames_are_the_per_value_ones(monkeypatch) -> None:
         assert carriers.loc[list(values)].to_numpy().tolist() == records[shared].tolist(), name
         rows.append(pd.DataFrame({"field": name, "value_masked": [dd.mask_value(v) for v in values],
                                   "records": records[shared], "kind": [KIND_NAMES[int(k)] for k in kinds[shared]]}))
-    tc = cands.too_common
+    tc = too_common
     rows.append(pd.DataFrame({"field": "blocking:" + tc["rule"].astype(str),
                               "value_masked": [dd.mask_value(v).replace("\x1f", " ") for v in tc["value"]],
                               "records": tc["records"].astype(int), "kind": "junk"}))
@@ -317,3 +320,26 @@ def test_pair_id_categories_are_the_record_ids_when_distinct() -> None:
             assert dtype is not None and dtype.categories.tolist() == ids and not dtype.ordered
     for ids in (["R1", "R1", "R2"], ["R1", None, "R2"]):
         assert _id_categories(np.array(ids, dtype=object)) is None
+
+
+@pytest.mark.parametrize("scorer", ["fellegi-sunter", "rules"])
+def test_cluster_guard_finds_the_tables_it_reads_kept(monkeypatch, scorer) -> None:
+    """dedupe lets go of compare's cached tables before scoring, all but those the cluster
+    guard reads: the guard builds none again (which would cost time), and nothing else is
+    kept."""
+    import matching.pipeline.dedupe as dd
+    from matching.pipeline.compare import cached_tables
+
+    seen: dict[str, list[str]] = {}
+    real = dd.cluster
+
+    def watched(prep, *args, **kwargs):
+        seen["before"] = cached_tables(prep)
+        out = real(prep, *args, **kwargs)
+        seen["after"] = cached_tables(prep)
+        return out
+
+    monkeypatch.setattr(dd, "cluster", watched)
+    matching.dedupe(SAMPLE / "customers.csv", scorer=scorer)
+    assert seen["before"] and set(seen["before"]) <= set(dd._GUARD_TABLES)
+    assert seen["after"] == seen["before"]

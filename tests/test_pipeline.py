@@ -17,7 +17,14 @@ from matching.pipeline.blocking import _group_pairs, candidates, estimate_pairs
 from matching.pipeline.cluster import cluster
 from matching.pipeline.compare import COMPARISONS, compare, generation_marked, name_levels
 from matching.pipeline.prepare import prepare
-from matching.pipeline.scoring import MATCH, FellegiSunterModel, _among, rules_decisions, score, train
+from matching.pipeline.scoring import (
+    MATCH,
+    FellegiSunterModel,
+    _among,
+    rules_decisions,
+    score,
+    train,
+)
 
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
 

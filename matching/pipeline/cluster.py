@@ -14,7 +14,8 @@ same input, whatever the row order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -39,12 +40,25 @@ FIRST_DIFFERENT = 4  # index of "different" in the first_name comparison
 
 @dataclass
 class ClusterResult:
-    """``labels[i]``: cluster number of record i (prepared order); ``cluster_ids``: strings."""
+    """``labels[i]``: cluster number of record i (prepared order); ``first_member[i]``: the
+    position of its cluster's first record, whose record_id is the cluster id
+    (:attr:`cluster_ids`, or :meth:`cluster_id_array` without making Python strings)."""
 
     labels: np.ndarray
-    cluster_ids: np.ndarray
+    first_member: np.ndarray
     split_components: int
     conflicts_found: int
+    #: The prepared records' ids (their own array: Arrow-backed text for a read export).
+    record_ids: Any = field(default=None, repr=False)
+
+    @property
+    def cluster_ids(self) -> np.ndarray:
+        """Each record's cluster id (the smallest record_id of its cluster), as objects."""
+        return np.asarray(self.cluster_id_array(), dtype=object)
+
+    def cluster_id_array(self) -> Any:
+        """Each record's cluster id, as an array of the record ids' own type."""
+        return self.record_ids.take(self.first_member)
 
 
 def conflicts(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -177,5 +191,10 @@ def cluster(
     # Stable ids: the smallest record_id of each cluster (records are in record_id order).
     first_member = np.full(int(labels.max()) + 1, n, dtype=np.int64)
     np.minimum.at(first_member, labels, np.arange(n))
-    ids = prep.record_ids[first_member[labels]]
-    return ClusterResult(labels=labels, cluster_ids=ids, split_components=split, conflicts_found=int(bad_pair.sum()))
+    return ClusterResult(
+        labels=labels,
+        first_member=first_member[labels],
+        split_components=split,
+        conflicts_found=int(bad_pair.sum()),
+        record_ids=prep.records["record_id"].array,
+    )

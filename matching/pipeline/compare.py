@@ -22,7 +22,7 @@ The levels of those fields say which kind of value was shared, so the scorer can
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -345,6 +345,22 @@ def _cached(prep: Prepared, key: str, columns: tuple[str, ...], build: Callable[
     value = build()
     cache[key] = (sig, value)
     return value
+
+
+def release_tables(prep: Prepared, keep: Iterable[str] = ()) -> None:
+    """Let go of the record-level tables compare cached on ``prep`` (codes, name tables...),
+    all but those named in ``keep``: a table asked for again is built again. Lets a
+    pipeline free what its remaining stages do not read (hundreds of MB at a million)."""
+    cache = prep.__dict__.get("_compare_cache")
+    if cache:
+        wanted = set(keep)
+        for key in [k for k in cache if k not in wanted]:
+            del cache[key]
+
+
+def cached_tables(prep: Prepared) -> list[str]:
+    """The names of the tables compare has cached on ``prep`` (for :func:`release_tables`)."""
+    return list(prep.__dict__.get("_compare_cache", {}))
 
 
 def _column_codes(prep: Prepared, col: str) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from matching.pipeline.blocking import DEFAULT_RULES, BlockingRule, candidates
 from matching.pipeline.cluster import cluster
-from matching.pipeline.compare import COMPARISONS, KIND_NAMES, MISSING, compare
+from matching.pipeline.compare import COMPARISONS, KIND_NAMES, MISSING, compare, release_tables
 from matching.pipeline.prepare import prepare
 from matching.pipeline.result import DedupeResult
 from matching.pipeline.scoring import (
@@ -125,11 +125,14 @@ def dedupe(
     lap("candidates")
     step(f"{len(cands):,} candidate pairs")
     compared = compare(prep, cands)
+    too_common = cands.too_common  # all the profiles read of the candidates
+    del cands  # their rule bits: 8 bytes a pair
     _release_memory()
     lap("compare")
     step("compared")
 
     if scorer == "rules":
+        release_tables(prep, keep=_GUARD_TABLES)
         fs_model = None
         scores = rules_decisions(compared)
         model_json: dict[str, Any] = {"format": "matching.rules", "version": 1,
@@ -145,7 +148,9 @@ def dedupe(
             fs_model = FellegiSunterModel.load(model)
         if thresholds is not None:
             fs_model.thresholds = thresholds
+        release_tables(prep, keep=_GUARD_TABLES)  # training read the rest
         scores = score(prep, compared, fs_model)
+        release_tables(prep, keep=_GUARD_TABLES)
         model_json = fs_model.to_json()
     lap("score")
     step("scored")
@@ -153,31 +158,27 @@ def dedupe(
     is_match = scores.decision == MATCH
     clusters_res = cluster(prep, compared.a[is_match], compared.b[is_match], scores.weight[is_match],
                            max_size=max_cluster_size)
-    rid = prep.record_ids
-    clusters = pd.DataFrame({"record_id": rid, "cluster_id": clusters_res.cluster_ids})
+    clusters = _clusters_frame(clusters_res)
     # Counted on arrays, not on a million ids or millions of decisions as pandas text:
     # cluster ids are the smallest record id of each label, so one id per label.
     stats["clusters"] = int(np.count_nonzero(np.bincount(clusters_res.labels)))
     stats["split_components"] = clusters_res.split_components
     stats["decisions"] = _value_counts(scores.decision)
-    stats["vetoes"] = _value_counts(scores.vetoed_by[scores.vetoed_by != ""])
+    stats["vetoes"] = {k: v for k, v in _value_counts(scores.vetoed_by).items() if k != ""}
     lap("cluster")
     step(f"{stats['clusters']:,} clusters")
 
     # The explanation tables (not a stage of their own in the progress bar). The peak
     # memory of a run is the sum of what is alive at once, so each table is made once
-    # what it no longer needs is let go: the record and cluster ids as Python strings
-    # (``clusters`` holds them as text; the pairs read the records' own ids) and
-    # compare's cached tables (the cluster guard was their last reader) before the
-    # profiles; the normalized frame, all but what golden records read, before the
-    # pairs (the largest table); the pairs' arrays before the golden records allocate
-    # theirs.
+    # what it no longer needs is let go: compare's cached tables (the cluster guard was
+    # their last reader) and the normalized frame, all but what golden records read,
+    # before the pairs (the largest table) and the profiles; the pairs' arrays before
+    # the golden records allocate theirs.
     labels = clusters_res.labels
     record_ids = prep.records["record_id"].array
-    del clusters_res, rid, is_match
+    del clusters_res, is_match
     prep.__dict__.pop("_compare_cache", None)
-    profiles = _profiles_frame(prep, compared, cands)
-    del cands
+    _release_memory()  # before golden's inputs are copied out of ``prep``
     from matching.pipeline.golden import golden_records
 
     # The prepared frames golden needs: records in record_id order (as ``clusters``),
@@ -190,8 +191,10 @@ def dedupe(
     del prep
     _release_memory()
     pairs = _pairs_frame(record_ids, compared, scores, labels)
+    del scores, labels, record_ids
+    profiles = _profiles_frame(compared, too_common)
     lap("pairs_and_profiles")
-    del compared, scores, labels, record_ids
+    del compared, too_common
     _release_memory()
 
     gold = golden_records(prep_records, clusters, norm=golden_norm, rules=golden_rules,
@@ -216,10 +219,39 @@ def dedupe(
     )
 
 
-def _value_counts(values: np.ndarray) -> dict[str, int]:
-    """``pd.Series(values).value_counts()`` as a dict (most frequent first) for an object
-    array of a few distinct strings: counted as objects, without converting millions of
-    them to pandas text first."""
+#: The tables compare caches that the cluster guard reads again (see
+#: :func:`~matching.pipeline.compare.release_tables`): the rest are let go before
+#: scoring. One missing here is built again, at a cost in time, not in correctness.
+_GUARD_TABLES = (
+    "joint:first_name,last_name", "names", "repairs", "generation_marked",
+    "codes:suffix", "codes:id_number", "codes:dob",
+    "joint:phone_1,phone_2", "joint:email_1,email_2", "joint:vin_1,vin_2,vin_3", "joint:customer_key",
+)
+
+
+def _clusters_frame(res: Any) -> pd.DataFrame:
+    """``record_id`` and ``cluster_id`` per record: text columns taken from the records' own
+    ids (a million Python strings, and two conversions back to text, avoided) when
+    those are text; else as objects, for pandas to infer their type."""
+    ids = res.record_ids
+    if isinstance(ids.dtype, pd.StringDtype):
+        return pd.DataFrame({"record_id": ids, "cluster_id": res.cluster_id_array()}, copy=False)
+    return pd.DataFrame({"record_id": np.asarray(ids, dtype=object), "cluster_id": res.cluster_ids})
+
+
+def _value_counts(values: np.ndarray | pd.Categorical) -> dict[str, int]:
+    """``pd.Series(values).value_counts()`` as a dict (most frequent first; ties in order of
+    first appearance) for a categorical or an object array of a few distinct strings:
+    counted on the codes, or as objects, without converting millions of them to pandas
+    text first. Values that do not occur are left out."""
+    if isinstance(values, pd.Categorical):
+        codes = values.codes
+        counts = np.bincount(codes[codes >= 0], minlength=len(values.categories))
+        present = np.flatnonzero(counts)
+        first = [int(np.argmax(codes == k)) for k in present]  # a few categories
+        present = present[np.argsort(first, kind="stable")]
+        present = present[np.argsort(-counts[present], kind="stable")]
+        return {str(values.categories[k]): int(counts[k]) for k in present}
     return {k: int(v) for k, v in pd.Series(values, dtype=object, copy=False).value_counts().items()}
 
 
@@ -340,11 +372,13 @@ def _rounded(values: np.ndarray, decimals: int) -> np.ndarray:
     return np.round(values, decimals)
 
 
-def _few_distinct(values: np.ndarray) -> pd.Categorical:
+def _few_distinct(values: np.ndarray | pd.Categorical) -> pd.Categorical:
     """Text of a few distinct values (decisions, vetoes) as a categorical: one small code
     per pair instead of a string, the values sorted as categories (missing values, if
     any, stay missing). Factorized first: ``pd.Categorical(values)`` of millions of
     objects takes several times longer."""
+    if isinstance(values, pd.Categorical):  # already one (the scores' decisions and vetoes)
+        return values
     codes, uniques = pd.factorize(values)
     uniques = np.asarray(uniques, dtype=object)
     try:
@@ -384,8 +418,9 @@ def _str_column(arr: pa.Array) -> Any:
     return values if dtype == np.dtype(object) else pd.array(values, dtype=dtype)
 
 
-def _profiles_frame(prep: Any, compared: Any, cands: Any) -> pd.DataFrame:
-    """Shared values by field and kind, masked; plus the values too common to block on.
+def _profiles_frame(compared: Any, too_common: pd.DataFrame) -> pd.DataFrame:
+    """Shared values by field and kind, masked; plus the values too common to block on
+    (``too_common``: the candidates' table of them).
 
     Columns ``field, value_masked, records, kind``, sorted by kind then most records
     first. Vectorized: the distinct values are found with Arrow, masked by
@@ -409,8 +444,8 @@ def _profiles_frame(prep: Any, compared: Any, cands: Any) -> pd.DataFrame:
         masked.append(_mask_text(values))
         records_parts.append(np.asarray(records[shared], dtype=np.int64))
         ranks.append(kind_rank[kind_codes[shared]])
-    if len(cands.too_common):
-        tc = cands.too_common
+    if len(too_common):
+        tc = too_common
         fields.append(pc.binary_join_element_wise(pa.scalar("blocking:", pa.large_string()),
                                                   _arrow_text(tc["rule"].astype(str)), pa.scalar("", pa.large_string())))
         masked.append(pc.replace_substring(_mask_series(tc["value"]), "\x1f", " "))
