@@ -363,19 +363,28 @@ def cached_tables(prep: Prepared) -> list[str]:
     return list(prep.__dict__.get("_compare_cache", {}))
 
 
+def _code_type(n_values: int) -> type[np.signedinteger]:
+    """int32 for codes of fewer than 2**31 - 1 values (half the memory of int64: these
+    tables stay alive through scoring and clustering), else int64. Arithmetic that
+    combines codes into one key widens them first."""
+    return np.int32 if n_values < np.iinfo(np.int32).max else np.int64
+
+
 def _column_codes(prep: Prepared, col: str) -> tuple[np.ndarray, np.ndarray]:
-    """int64 codes (-1 missing) of ``norm[col]`` and the distinct values: those prepare
-    kept when it has them (no second hashing of a million strings), else factorized."""
+    """Codes (-1 missing; int32 unless there are 2**31 values, see :func:`_code_type`) of
+    ``norm[col]`` and the distinct values: those prepare kept when it has them (no
+    second hashing of a million strings), else factorized."""
     got = prep.codes(col)
     if got is not None:
-        return np.asarray(got[0], dtype=np.int64), np.asarray(got[1], dtype=object)
-    codes, uniques = pd.factorize(prep.norm[col], use_na_sentinel=True)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+        codes, uniques = got
+    else:
+        codes, uniques = pd.factorize(prep.norm[col], use_na_sentinel=True)
+    return codes.astype(_code_type(len(uniques))), np.asarray(uniques, dtype=object)
 
 
 def _joint_codes(prep: Prepared, columns: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """(n, len(columns)) int64 codes of columns of one kind in one value space (equal values,
-    equal codes across columns; -1 missing) and the value of each code."""
+    """(n, len(columns)) codes (as :func:`_column_codes`) of columns of one kind in one value
+    space (equal values, equal codes across columns; -1 missing) and the value of each code."""
 
     def build() -> tuple[np.ndarray, np.ndarray]:
         parts = [_column_codes(prep, c) for c in columns]
@@ -383,9 +392,10 @@ def _joint_codes(prep: Prepared, columns: tuple[str, ...]) -> tuple[np.ndarray, 
             return np.stack([p[0] for p in parts], axis=1), parts[0][1]
         # Different value arrays: number the union of their distinct values once.
         joint, uniques = pd.factorize(np.concatenate([p[1] for p in parts]), use_na_sentinel=True)
+        kind = _code_type(len(uniques))
         cols, offset = [], 0
         for codes, vals in parts:
-            remap = np.append(joint[offset : offset + len(vals)], -1).astype(np.int64)
+            remap = np.append(joint[offset : offset + len(vals)], -1).astype(kind)
             cols.append(remap[codes])  # code -1 reads the trailing -1
             offset += len(vals)
         return np.stack(cols, axis=1), np.asarray(uniques, dtype=object)
@@ -584,7 +594,7 @@ def _suffix_levels(suffix: pd.Series, a: np.ndarray, b: np.ndarray) -> np.ndarra
 
 
 def _value_codes(prep: Prepared, columns: tuple[str, ...]) -> np.ndarray:
-    """(n, slots) int64 codes of one field's values across slots; -1 where missing."""
+    """(n, slots) codes of one field's values across slots; -1 where missing."""
     return _joint_codes(prep, columns)[0]
 
 
@@ -663,7 +673,7 @@ def _value_kinds(
     rec = np.repeat(np.arange(codes.shape[0]), codes.shape[1])
     flat = codes.ravel()
     keep = flat >= 0
-    uniq = _sorted_unique(flat[keep] * codes.shape[0] + rec[keep])
+    uniq = _sorted_unique(flat[keep].astype(np.int64) * codes.shape[0] + rec[keep])
     records = np.bincount(uniq // codes.shape[0], minlength=n_values)
     kinds = np.zeros(n_values, dtype=np.int8)
     household = np.bincount(value, weights=incompatible[pair_idx].astype(float), minlength=n_values) > 0
@@ -701,7 +711,7 @@ class _NameTable:
     (the two fields share it, so a swapped pair compares crosswise on codes), with what
     the name rules read per distinct name, computed once per :class:`Prepared`."""
 
-    first: np.ndarray  # int64 code per record, -1 missing
+    first: np.ndarray  # code per record (int32 or int64, see _code_type), -1 missing
     last: np.ndarray
     values: np.ndarray  # object: the distinct names
     initial: np.ndarray  # int64 per value: its first character's code point
@@ -1040,7 +1050,7 @@ def generation_marked(prep: Prepared) -> np.ndarray:
         suffix = _codes_of(prep, "suffix")[0] >= 0
         out = np.zeros(prep.n, dtype=bool)
         named = (t.first >= 0) & (t.last >= 0)
-        name_key = t.first * (len(t.values) + 1) + t.last
+        name_key = t.first.astype(np.int64) * (len(t.values) + 1) + t.last
         for place in (_codes_of(prep, "zip5")[0],):
             rows = np.nonzero(named & (place >= 0))[0]
             if not len(rows):
