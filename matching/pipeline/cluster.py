@@ -3,10 +3,10 @@
 Connected components chain: A-B and B-C put A and C together even when A and C are
 father and son. So every component is checked for *conflicts* between any two of its
 records (not only the scored pairs): different generation suffixes, different first
-names, a business account against a person. A component with a conflict, or larger than
-``max_size``, is rebuilt from its match edges strongest first, joining two groups only
-when no member of one conflicts with a member of the other and the result stays within
-``max_size`` — so it splits at its weakest links.
+names, different middle names, a business account against a person. A component with a
+conflict, or larger than ``max_size``, is rebuilt from its match edges strongest first,
+joining two groups only when no member of one conflicts with a member of the other and
+the result stays within ``max_size`` — so it splits at its weakest links.
 
 Cluster ids are the smallest ``record_id`` of each cluster: stable across runs of the
 same input, whatever the row order.
@@ -27,6 +27,9 @@ from matching.pipeline.compare import (
     _code_levels,
     _coded_levels,
     _codes_of,
+    _column_codes,
+    _middle_levels,
+    _pairwise_coded,
     _shared,
     _value_codes,
     business_view,
@@ -36,6 +39,7 @@ from matching.pipeline.compare import (
 from matching.pipeline.prepare import Prepared
 
 FIRST_DIFFERENT = 4  # index of "different" in the first_name comparison
+MIDDLE_DIFFERENT = 2  # index of "different" in the middle_name comparison
 
 
 @dataclass
@@ -64,7 +68,9 @@ class ClusterResult:
 def conflicts(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """True where records a and b can never be one customer: different generations, a
     business and a person, or different first names (unless an identity number or the
-    date of birth agrees or is one keystroke off: files with dates garble digits); and a
+    date of birth agrees or is one keystroke off: files with dates garble digits), or
+    different middle names, neither an initial of the other (unless an identity agrees,
+    as in the scorer's ``middle_name`` guard); and a
     suffix on one record only (Jr / nothing) unless the two share a phone, an email, a
     VIN or a customer key themselves."""
     norm = prep.norm
@@ -86,6 +92,15 @@ def conflicts(prep: Prepared, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     dob = _codes_of(prep, "dob")[0]
     one_dated = (dob[a] >= 0) ^ (dob[b] >= 0)
     hard = ((first == FIRST_DIFFERENT) & ~same_id & ~one_dated) | gen | (business[a] != business[b])
+    # Two middle names, neither an initial of the other (Michael Andrew / Michael Richard):
+    # two men of one first and last name (father and son, cousins). The scorer caps such
+    # a pair at "possible"; this keeps a chain of matches through a record with no middle
+    # name from joining them anyway.
+    # Read from prepare's codes, not compare's cache: dedupe keeps only the cached tables
+    # listed in its _GUARD_TABLES until clustering, and these codes cost nothing to read.
+    middle_codes, middle_values = _column_codes(prep, "middle_name")
+    middle = _pairwise_coded(middle_codes[a], middle_codes[b], middle_values, _middle_levels)
+    hard |= (middle == MIDDLE_DIFFERENT) & ~same_id
     # A suffix on one record only (Jr / nothing) is father and son as often as one man
     # who wrote his suffix once: the two may share a cluster only when they share a
     # phone or an email (not a placeholder) themselves, not through a chain of others.

@@ -207,6 +207,9 @@ class ComparedPairs:
     # Per pair: neither record has a suffix, but both belong to a family where one does
     # (see :func:`generation_marked`): father or son, unknown which.
     namesake_generations: np.ndarray | None = None
+    # Per pair: neither record has a suffix and one of them has a namesake nearby who
+    # writes one (see :func:`suffix_nearby`): the other may be his father or his son.
+    generation_nearby: np.ndarray | None = None
     # Per pair: one house written twice (not the same address key; see record_levels).
     address_close: np.ndarray | None = None
     # Per pair: they share a phone and each also carries a phone the other lacks.
@@ -1063,6 +1066,66 @@ def generation_marked(prep: Prepared) -> np.ndarray:
     return _cached(prep, "generation_marked", ("first_name", "last_name", "zip5", "suffix"), build)  # type: ignore[return-value]
 
 
+def suffix_nearby(prep: Prepared) -> np.ndarray:
+    """Per record: a man who writes a generation suffix (Jr, Sr, II...) and could be this
+    record's father or son lives nearby, so this record, written without one, may be
+    either of the two. Nearby is wider than :func:`generation_marked` (same first and
+    last name in the same ZIP code); it also counts
+
+    - the same last name and first initial in the same ZIP code: the suffixed man's first
+      name written another way (Jack Robinson Jr / John Robinson, Chas / Charles, typos);
+    - the same first and last name sharing a phone, an email, a VIN or an address with a
+      suffixed record, and the same name in that record's ZIP code: a family that moved
+      leaves its suffix in one ZIP code and its records in another.
+
+    Each test is one hash look-up of every record's key (name and ZIP code, name and
+    value) among the suffixed records' keys: no grouping of the whole file.
+    """
+    t = _name_table(prep)
+    suffix = _codes_of(prep, "suffix")[0] >= 0
+    zips = _codes_of(prep, "zip5")[0]
+    out = np.zeros(prep.n, dtype=bool)
+    named = np.flatnonzero((t.first >= 0) & (t.last >= 0))
+    if not suffix[named].any():
+        return out
+    first, last = t.first[named].astype(np.int64), t.last[named].astype(np.int64)
+    full = first * (len(t.values) + 1) + last
+    short = last * 0x110000 + t.initial[first]  # last name and first initial (a code point)
+    seeded = suffix[named]
+    place = zips[named].astype(np.int64)
+    zip_width = int(place.max()) + 2
+
+    def among(keys: np.ndarray, of: np.ndarray) -> np.ndarray:
+        """Where ``keys`` (-1: none) is one of the keys of the rows ``of`` (a hash look-up)."""
+        targets = keys[of & (keys >= 0)]
+        if not len(targets):
+            return np.zeros(len(keys), dtype=bool)
+        return (keys >= 0) & pd.Series(keys).isin(targets).to_numpy()
+
+    def in_zip(name: np.ndarray) -> np.ndarray:
+        """``name`` (codes) and the ZIP code as one key; -1 without a ZIP code."""
+        return np.where(place >= 0, name * zip_width + place, -1)
+
+    # The same name, or last name and first initial, in a suffixed record's ZIP code.
+    near = among(in_zip(full), seeded) | among(in_zip(short), seeded)
+    # The same name sharing a value with a suffixed record (only names a suffixed record
+    # carries, numbered densely so that a name and a value code fit in an int64)...
+    sub = np.flatnonzero(pd.Series(full).isin(full[seeded]).to_numpy())
+    name = _unique_inverse(full[sub])[1]
+    linked = seeded[sub].copy()
+    for cols in (PHONE_COLUMNS, EMAIL_COLUMNS, VIN_COLUMNS, ("address_key",)):
+        codes = _value_codes(prep, cols)[named[sub]].astype(np.int64)
+        width = int(codes.max()) + 2 if codes.size else 1
+        for k in range(codes.shape[1]):
+            linked |= among(np.where(codes[:, k] >= 0, name * width + codes[:, k], -1), seeded[sub])
+    # ...and the same name in the ZIP code of such a record.
+    linked_rows = np.zeros(len(named), dtype=bool)
+    linked_rows[sub] = linked
+    near |= linked_rows | among(in_zip(full), linked_rows)
+    out[named] = near
+    return out
+
+
 def record_levels(prep: Prepared, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
     """Levels of the comparisons that need no value profile: names, address, company.
 
@@ -1154,6 +1217,10 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
     # the house) then count as household values, not personal ones.
     marked = generation_marked(prep)
     namesakes = (levels["suffix"] == MISSING) & marked[a] & marked[b]
+    # Wider, for the scorer's namesake_nearby guard: either record has a namesake nearby
+    # who writes a suffix (his ZIP code, his first initial, a value the two share).
+    nearby = suffix_nearby(prep)
+    generation_nearby = (levels["suffix"] == MISSING) & (nearby[a] | nearby[b])
     own_phones = _each_has_own(_value_codes(prep, PHONE_COLUMNS), a, b)
     incompatible |= ((levels["suffix"] == 1) | namesakes) & own_phones
 
@@ -1224,5 +1291,5 @@ def compare(prep: Prepared, cands: Candidates, *, junk_records: int = 12) -> Com
     return ComparedPairs(
         a=a, b=b, levels=levels, swapped=swapped, generation_ambiguous=gen_ambiguous, plain_email=plain_email,
         profiles=profiles, value_stats=value_stats, value_uniques=value_uniques, namesake_generations=namesakes,
-        address_close=address_close, phones_split=phones_split,
+        address_close=address_close, phones_split=phones_split, generation_nearby=generation_nearby,
     )

@@ -322,6 +322,7 @@ VETOES = {
     "weak_name": "a typo-level, initial or missing first name with no personal evidence: possible match at most",
     "generation_unclear": "a suffix on one record only, or on neither while a namesake in the same ZIP code has one (father or son?), and no personal phone or email shared: possible match at most",
     "middle_name": "two different middle names (neither an initial of the other) and no identity number or date of birth agrees (two people sharing first and last name): possible match at most",
+    "namesake_nearby": "neither record has a suffix, a namesake of one of them who writes one (Jr, Sr) lives nearby (same ZIP code, or linked by a phone, email, VIN or address), and no personal phone, email or VIN, customer key or identity agrees (father or son?): possible match at most",
     "name_only": "nothing but the name agrees (no shared phone, email, VIN, key or address): possible match at most",
     "address_only_contradicted": "only the address agrees while phones and VINs both differ (father and son, roommates): possible match at most",
     "birthday_only": "the date of birth and one name agree while the other name, the address and the identity number all differ (a shared birthday): possible match at most",
@@ -492,6 +493,18 @@ def score(prep: Prepared, compared: ComparedPairs, model: FellegiSunterModel) ->
             # Two different middle names (not an initial of the other): two people who
             # share first and last name (father and son, cousins) unless an identity agrees.
             lambda: (lv["middle_name"] == COMPARISON_BY_NAME["middle_name"].index("different")) & ~identity,
+            POSSIBLE,
+        ),
+        (
+            "namesake_nearby",
+            # Father and son who write no suffix on these records: a namesake of either
+            # record writes one nearby (the same ZIP code, his first name written
+            # another way, or a family that moved). Wider than generation_unclear, so
+            # more of one man's own records fall under it: besides a personal phone or
+            # email, a car no one else carries, the same customer key or an identity
+            # lets the score decide (such pairs were nearly all one man's).
+            lambda: (compared.generation_nearby if compared.generation_nearby is not None else np.zeros(n, dtype=bool))
+            & ~contact & (lv["vin"] != 0) & (lv["customer_key"] != 0) & ~identity,
             POSSIBLE,
         ),
         ("name_only", lambda: ~evidence, POSSIBLE),
