@@ -1389,27 +1389,18 @@ def write_csv_safe(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     The bytes are exactly those ``DataFrame.to_csv`` writes for the escaped frame
     (minimal quoting as the csv module does it: fields holding ``,`` ``"`` CR or LF are
     quoted; floats as numpy prints them; missing values empty), but built with Arrow and
-    numpy a block of rows at a time (see :func:`_block_bytes`), so millions of rows take
+    numpy a block of rows at a time (see :class:`_CsvLayout`), so millions of rows take
     seconds and only one block is held as text at once. A frame with a column of another
     dtype (time zones, periods, mixed objects...) goes through pandas instead, slowly.
+
+    Most of the work is done by Arrow and numpy outside Python's lock, in a few calls a
+    block: another thread can write a large frame while this one does other work.
     """
-    columns = [df.iloc[:, i] for i in range(df.shape[1])]
-    kinds = [_csv_kind(col) for col in columns]
-    if not columns or None in kinds:
+    series = [df.iloc[:, i] for i in range(df.shape[1])]
+    kinds = [_csv_kind(col) for col in series]
+    if not series or None in kinds:
         _write_csv_pandas(df, path)
         return
-    # A category's labels are formatted once for all blocks (and once for columns of
-    # one dtype: the pairs' two id columns share a million record ids).
-    formatted: dict[int, tuple[pd.CategoricalDtype, pa.Array]] = {}
-    labels = []
-    for kind, col in zip(kinds, columns, strict=True):
-        if kind != "category":
-            labels.append(None)
-            continue
-        if id(col.dtype) not in formatted:
-            formatted[id(col.dtype)] = (col.dtype, _category_labels(col))  # the dtype keeps its id
-        labels.append(formatted[id(col.dtype)][1])
-    del formatted
     # Rows per block: fewer where many columns are text (a block's text is held a few
     # times over while it is put together).
     texts = sum(kind == "text" for kind in kinds)
@@ -1422,15 +1413,18 @@ def write_csv_safe(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     with open(path, "wb") as fh, ThreadPoolExecutor(max_workers=1) as writer:
         fh.write(codecs.BOM_UTF8)
         fh.write(header.getvalue().encode("utf-8"))
+        if not len(df):
+            return
+        layout = _CsvLayout(kinds, series)
+        # What finding the distinct numbers took (hash tables over every row) goes back
+        # to the system now, not at the end: the blocks are made with the memory of a
+        # run near its peak (pairs.csv is written while the golden records are built).
+        pa.default_memory_pool().release_unused()
         # A block is written by another thread while the next one is built: the write
         # releases the GIL, and waiting for the disk then overlaps the work.
         pending = None
         for start in range(0, len(df), block_rows):
-            fields = [
-                _csv_field(kind, col.iloc[start : start + block_rows], label)
-                for kind, col, label in zip(kinds, columns, labels, strict=True)
-            ]
-            block = _block_bytes(fields)
+            block = layout.block(start, min(start + block_rows, len(df)))
             if pending is not None:
                 pending.result()  # in order, and at most two blocks held
             pending = writer.submit(fh.write, block)
@@ -1477,7 +1471,7 @@ _CSV_BLOCK_ROWS = 1 << 17
 #: held a few times over while it is put together (smaller blocks are also faster).
 _CSV_BLOCK_TEXT_CELLS = 1 << 20
 #: Adjacent coded columns are written as one piece while the combinations of their
-#: values (all of them, used or not) are at most this many (see :func:`_block_bytes`).
+#: values (all of them, used or not) are at most this many (see :class:`_CsvLayout`).
 _CSV_MAX_COMBINATIONS = 4096
 
 #: Every character ``str.isspace`` accepts, which ``str.lstrip()`` removes (a test checks
@@ -1498,20 +1492,13 @@ _RISKY_FIRST_BYTE[[ord(c) for c in "=+-@" + _SPACE_CHARS if ord(c) < 128]] = Tru
 _RISKY_FIRST_BYTE[128:] = True
 #: The bytes that make the csv module quote a field (with CRLF line ends): " , CR LF.
 _QUOTE_BYTES = b'",\r\n'
+#: Whether a byte is one of :data:`_QUOTE_BYTES`, by byte value.
+_QUOTE_BYTE = np.zeros(256, dtype=bool)
+_QUOTE_BYTE[list(_QUOTE_BYTES)] = True
 #: The inferred dtypes of categories written from their values (others go through pandas).
 _CATEGORY_KINDS = frozenset({"string", "empty", "integer", "floating", "mixed-integer-float"})
 _MASKED_INTS = (pd.Int8Dtype, pd.Int16Dtype, pd.Int32Dtype, pd.Int64Dtype,
                 pd.UInt8Dtype, pd.UInt16Dtype, pd.UInt32Dtype, pd.UInt64Dtype)
-
-
-@dataclass
-class _Field:
-    """One column of a block as CSV fields (escaped and quoted, missing = empty): either
-    ``text``, a field per row, or ``codes`` (-1 = missing) into the fields ``labels``."""
-
-    text: pa.Array | None = None
-    codes: np.ndarray | None = None
-    labels: pa.Array | None = None
 
 
 def _csv_kind(series: pd.Series) -> str | None:
@@ -1538,33 +1525,247 @@ def _csv_kind(series: pd.Series) -> str | None:
     return None
 
 
-def _csv_field(kind: str, series: pd.Series, labels: pa.Array | None) -> _Field:
-    """The CSV fields of ``series``, one block of rows of a column of this ``kind``.
-    Numbers, booleans and categories come as codes into their few distinct labels: each
-    label is formatted once, and runs of such columns are written together."""
-    if kind == "text":
-        return _Field(text=_quote_text(_escape_arrow(_text_array(series))).fill_null(""))
-    if kind == "datetime":
-        return _Field(text=_datetime_text(series.to_numpy()))
-    if kind == "category":
-        codes = series.cat.codes.to_numpy()
-        if len(labels) > _CSV_MAX_COMBINATIONS:
-            # Many categories (record ids): a field per row, taken from the labels, as
-            # their combinations with other columns would be too many to list.
-            return _Field(text=labels.take(pa.array(codes, mask=codes < 0)).fill_null(""))
-        return _Field(codes=codes, labels=labels)
-    if kind == "bool":
-        values = series.to_numpy(dtype=np.int8, na_value=-1) if series.hasnans else series.to_numpy(dtype=np.int8)
-        return _Field(codes=values, labels=pa.array(["False", "True"], pa.large_string()))
-    if kind == "int":
-        encoded = pc.dictionary_encode(pa.array(series))
-        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        return _Field(codes=codes, labels=pc.cast(encoded.dictionary, pa.large_string()))
-    values = np.ascontiguousarray(series.to_numpy())  # float
-    # Distinct bit patterns, not values: -0.0 prints differently from 0.0.
-    encoded = pc.dictionary_encode(pa.array(values.view(f"i{values.dtype.itemsize}")))
-    distinct = encoded.dictionary.to_numpy().view(values.dtype)
-    return _Field(codes=encoded.indices.to_numpy(), labels=_format_floats(distinct))
+class _CsvColumn:
+    """One column of a frame as CSV fields (escaped and quoted; missing = empty).
+
+    A *coded* column (categories, numbers, booleans) has ``labels``: every distinct
+    field it holds, formatted once for the whole frame, and :meth:`codes` gives each
+    row's label (-1 = missing). Text and datetimes are formatted a block at a time by
+    :meth:`text`.
+    """
+
+    def __init__(self, kind: str, series: pd.Series, labels: pa.Array | None = None) -> None:
+        """``labels``: a category's, when already formatted (see :func:`_category_labels`)."""
+        self.kind = kind
+        self.series = series
+        self.labels: pa.Array | None = None  # large_string, for coded columns
+        self._values: Any = None  # what codes() reads
+        self._distinct: pd.Index | None = None  # numbers: the values of the labels
+        self._mask: np.ndarray | None = None  # nullable ints: where values are missing
+        # Coded: whether a code may be -1 (a missing value; floats have a label for NaN).
+        self.missing = kind in ("bool", "int") and bool(series.hasnans)
+        if kind == "category":
+            self.labels = labels if labels is not None else _category_labels(series)
+            self._values = series.array.codes  # the categorical's own codes (``.cat.codes`` copies them)
+            self.missing = bool(len(self._values)) and int(self._values.min()) < 0
+        elif kind == "bool":
+            self.labels = pa.array(["False", "True"], pa.large_string())
+            if series.dtype == np.bool_:
+                self._values = series.to_numpy().view(np.int8)
+        elif kind == "int":
+            values = series.to_numpy()
+            if self.missing:  # nullable ints: missing values read as 0 here, -1 in codes()
+                self._mask = series.isna().to_numpy()
+                values = series.to_numpy(dtype=series.dtype.numpy_dtype, na_value=0)
+            self._values = values
+            self._distinct = pd.Index(pc.unique(pa.array(values)).to_numpy())
+            self.labels = pc.cast(pa.array(self._distinct.to_numpy()), pa.large_string())
+        elif kind == "float":
+            values = np.ascontiguousarray(series.to_numpy())
+            # Distinct bit patterns, not values: -0.0 prints differently from 0.0.
+            bits = values.view(f"i{values.dtype.itemsize}")
+            self._values = bits
+            self._distinct = pd.Index(pc.unique(pa.array(bits)).to_numpy())
+            self.labels = _format_floats(self._distinct.to_numpy().view(values.dtype))
+
+    def codes(self, start: int, stop: int) -> np.ndarray:
+        """The label of each row ``start:stop`` (-1 = missing): a coded column's."""
+        if self.kind == "category" or (self.kind == "bool" and self._values is not None):
+            return self._values[start:stop]
+        if self.kind == "bool":  # nullable booleans
+            part = self.series.iloc[start:stop]
+            return part.to_numpy(dtype=np.int8, na_value=-1) if part.hasnans else part.to_numpy(dtype=np.int8)
+        # Numbers: looked up among the distinct values (every one is there), in the hash
+        # table the index keeps.
+        assert self._distinct is not None
+        codes = self._distinct.get_indexer(self._values[start:stop])
+        if self._mask is not None:
+            codes[self._mask[start:stop]] = -1
+        return codes
+
+    def text(self, start: int, stop: int) -> pa.Array:
+        """The fields of rows ``start:stop`` of a text or datetime column (large_string;
+        null where missing, an empty field)."""
+        part = self.series.iloc[start:stop]
+        if self.kind == "datetime":
+            return _datetime_text(part.to_numpy())
+        return _quote_text(_escape_arrow(_text_array(part)))
+
+
+class _CsvSegment:
+    """Adjacent columns written as one piece of each row: a run of text columns (their
+    fields joined by commas), or a run of coded columns (one entry of the pool per
+    combination of their labels, the separators included)."""
+
+    def __init__(self, columns: list[_CsvColumn], *, line_end: bool = False, dims: tuple[int, ...] = (),
+                 offset: int = 0, piece: pa.Array | None = None) -> None:
+        self.columns = columns
+        self.line_end = line_end  # text: the row's CRLF is a piece of its own after it
+        self.dims = dims  # coded: the number of labels of each column, "missing" included
+        self.offset = offset  # coded: where its combinations start in the pool...
+        self.piece = piece  # ...or, for a column of many labels, its fields (by code)
+
+    def combination(self, start: int, stop: int) -> np.ndarray:
+        """Coded: the number of each row's combination of labels, rows ``start:stop``:
+        the codes as digits, the first column's the most significant, a missing code
+        (-1) read as the last label, the missing field.
+
+        What ``np.ravel_multi_index(codes, dims, mode="wrap")`` gives, in whole-array
+        operations, each of which leaves Python's lock once (ravel_multi_index takes it
+        back every few thousand rows, and other threads wait for it each time)."""
+        combination: np.ndarray | None = None
+        for col, k in zip(self.columns, self.dims, strict=True):
+            codes = col.codes(start, stop)
+            if combination is None:
+                if not col.missing and len(self.columns) == 1:
+                    return codes
+                combination = codes.astype(np.int32)
+                if col.missing:
+                    combination %= k
+                continue
+            combination *= k
+            if col.missing:
+                codes = codes.astype(np.int32)
+                codes %= k
+            combination += codes
+        assert combination is not None
+        return combination
+
+
+class _CsvLayout:
+    """How the rows of a frame are put together, and the text that is the same for all
+    blocks of rows.
+
+    A row is gathered by one Arrow ``take`` from a pool of pieces: the text fields of the
+    block, and for each run of adjacent coded columns every combination of their labels,
+    with the separators around them (a run grows while its combinations stay few: for
+    scored pairs a handful of pieces stand for 25 columns of levels and weights; a column
+    of many labels, such as record ids, is a run of its own). The combinations are made
+    once for the whole frame, so a block takes a few calls into Arrow and numpy, which
+    run outside Python's lock. Adjacent text fields are joined (commas between) into one
+    piece; the line end after a last text field is a piece of its own.
+    """
+
+    def __init__(self, kinds: list[str], series: list[pd.Series]) -> None:
+        """``kinds``: each column's :func:`_csv_kind` (none None); ``series``: the columns."""
+        # A category's labels are formatted once (and once for columns of one dtype: the
+        # pairs' two id columns share a million record ids).
+        shared: dict[int, tuple[pd.CategoricalDtype, pa.Array]] = {}
+        columns = []
+        for kind, col in zip(kinds, series, strict=True):
+            if kind == "category" and id(col.dtype) not in shared:
+                shared[id(col.dtype)] = (col.dtype, _category_labels(col))  # the dtype keeps its id
+            columns.append(_CsvColumn(kind, col, shared[id(col.dtype)][1] if kind == "category" else None))
+        del shared
+        self.single = len(columns) == 1
+        # The csv module quotes the only field of a row when it is empty (else the line
+        # would read as blank).
+        missing = _lstr('""') if self.single else _lstr("")
+        labels = [
+            None if col.labels is None else pa.concat_arrays([
+                pc.if_else(pc.equal(col.labels, ""), _lstr('""'), col.labels) if self.single
+                else col.labels.cast(pa.large_string()),
+                pa.array([missing.as_py()], pa.large_string()),
+            ])
+            for col in columns
+        ]  # each coded column's fields, then the missing one
+        last = len(columns) - 1
+        pool: list[pa.Array] = [pa.array([",", "\r\n"], pa.large_string())]
+        size = 2
+        self.segments: list[_CsvSegment] = []
+        wide: dict[tuple[int, bool, bool], pa.Array] = {}  # fields of many labels, by labels and separators
+        i = 0
+        while i < len(columns):
+            if labels[i] is None:
+                end = i
+                while end < last and labels[end + 1] is None:
+                    end += 1
+                self.segments.append(_CsvSegment(columns[i : end + 1], line_end=end == last))
+                i = end + 1
+                continue
+            run = [i]
+            combinations = len(labels[i])
+            while run[-1] < last and labels[run[-1] + 1] is not None and \
+                    combinations * len(labels[run[-1] + 1]) <= _CSV_MAX_COMBINATIONS:
+                combinations *= len(labels[run[-1] + 1])
+                run.append(run[-1] + 1)
+            lead = i > 0 and labels[i - 1] is None  # a comma after the text before
+            dims = tuple(len(labels[j]) for j in run)
+            if combinations <= _CSV_MAX_COMBINATIONS:
+                pool.append(self._combinations([labels[j] for j in run], lead, run[-1] == last))
+                self.segments.append(_CsvSegment([columns[j] for j in run], dims=dims, offset=size))
+                size += combinations
+            else:
+                # Many labels (a run of one column: record ids, distinct weights): the
+                # block's fields are taken from them first, and then from the block's own
+                # array. The final take then reads a small pool and arrays in row order,
+                # not a large pool at random (several times slower, as the memory caches
+                # go). Columns of one dtype share their fields (the pairs' two ids).
+                key = (id(columns[i].labels), lead, i == last)
+                if key not in wide:
+                    wide[key] = self._combinations([labels[i]], lead, i == last)
+                self.segments.append(_CsvSegment([columns[i]], dims=dims, piece=wide[key]))
+            i = run[-1] + 1
+        self.pool = pa.concat_arrays(pool)
+        self.pieces = sum(1 + s.line_end for s in self.segments)
+
+    @staticmethod
+    def _combinations(labels: list[pa.Array], lead: bool, line_end: bool) -> pa.Array:
+        """Every combination of the fields of adjacent coded columns (``labels``: each
+        one's, the missing field last), the first column's slowest: the fields with their
+        separators (a comma after each, CRLF after the row's last; a comma first after a
+        text field, with ``lead``)."""
+        dims = [len(lab) for lab in labels]
+        combinations = math.prod(dims)
+        parts = [_lstr(",")] if lead else []
+        stride = combinations
+        for j, (lab, k) in enumerate(zip(labels, dims, strict=True)):
+            stride //= k
+            fields = pc.binary_join_element_wise(
+                lab, _lstr("\r\n" if line_end and j == len(labels) - 1 else ","), _lstr("")
+            )
+            parts.append(fields if len(labels) == 1 else
+                         fields.take(pa.array(np.arange(combinations, dtype=np.int64) // stride % k)))
+        return pc.binary_join_element_wise(*parts, _lstr("")) if len(parts) > 1 else parts[0]
+
+    def block(self, start: int, stop: int) -> memoryview:
+        """The CSV text of rows ``start:stop``: every row's fields, commas between, CRLF after."""
+        n = stop - start
+        index = np.empty((n, self.pieces), dtype=np.int32)
+        texts: list[pa.Array] = []
+        size = len(self.pool)
+        j = 0
+        for segment in self.segments:
+            if segment.dims:
+                combination = segment.combination(start, stop)
+                if segment.piece is None:
+                    index[:, j] = combination
+                    index[:, j] += segment.offset
+                    j += 1
+                    continue
+                texts.append(segment.piece.take(pa.array(combination)))
+            else:
+                fields = [col.text(start, stop) for col in segment.columns]
+                if len(fields) > 1:
+                    # Missing values are empty fields (no fill_null of each column first).
+                    texts.append(pc.binary_join_element_wise(*fields, _lstr(","), null_handling="replace",
+                                                             null_replacement=""))
+                elif self.single:
+                    field = fields[0].fill_null("")
+                    texts.append(pc.if_else(pc.equal(field, ""), _lstr('""'), field))
+                else:
+                    texts.append(fields[0].fill_null(""))
+            index[:, j] = np.arange(size, size + n, dtype=np.int32)
+            size += n
+            j += 1
+            if segment.line_end:
+                index[:, j] = 1
+                j += 1
+        pool = pa.concat_arrays([self.pool, *texts]) if texts else self.pool
+        rows = pool.take(pa.array(index.ravel()))
+        # The pieces lie back to back in the value buffer: a view of it, no copy.
+        offsets, _ = _offsets_and_data(rows)
+        return memoryview(rows.buffers()[2])[int(offsets[0]) : int(offsets[-1])] if len(rows) else memoryview(b"")
 
 
 def _category_labels(series: pd.Series) -> pa.Array:
@@ -1576,94 +1777,17 @@ def _category_labels(series: pd.Series) -> pa.Array:
     return _quote_text(pa.array(_object_cells(np.asarray(categories, dtype=object)), pa.large_string()))
 
 
-def _block_bytes(fields: list[_Field]) -> memoryview:
-    """The CSV text of one block of rows: every row's fields, commas between, CRLF after.
-
-    The output is gathered by one Arrow ``take`` from a pool of pieces: the text fields,
-    and for each run of adjacent coded columns every combination of their labels, with
-    the separators around them (a run grows while its combinations stay few: for scored
-    pairs a handful of pieces stand for 25 columns of levels and weights). Adjacent text
-    fields are joined (commas between) into one piece; the line end after a last text
-    field is a piece of its own.
-    """
-    n = len(fields[0].text) if fields[0].text is not None else len(fields[0].codes)
-    if len(fields) == 1:
-        # The csv module quotes the only field of a row when it is empty (else the line
-        # would read as blank).
-        fields = [_empty_quoted(fields[0])]
-    last = len(fields) - 1
-    pool: list[pa.Array] = [pa.array([",", "\r\n"], pa.large_string())]
-    size = 2
-    pieces: list[np.ndarray | int] = []  # per row: an index into the pool, or one for all rows
-    i = 0
-    while i < len(fields):
-        if fields[i].text is not None:
-            # A run of adjacent text fields: joined by Arrow into one piece per row (a
-            # piece and a separator per field would make the final take several times
-            # longer for frames of many text columns).
-            end = i
-            while end < last and fields[end + 1].text is not None:
-                end += 1
-            texts = [f.text for f in fields[i : end + 1]]
-            pool.append(texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, _lstr(",")))
-            pieces.append(np.arange(size, size + n, dtype=np.int32))
-            size += n
-            if end == last:
-                pieces.append(1)
-            i = end + 1
-            continue
-        # A run of coded columns: one piece per row, from the combinations of labels.
-        run = [i]
-        combinations = len(fields[i].labels) + 1
-        while run[-1] < last and fields[run[-1] + 1].codes is not None and \
-                combinations * (len(fields[run[-1] + 1].labels) + 1) <= _CSV_MAX_COMBINATIONS:
-            combinations *= len(fields[run[-1] + 1].labels) + 1
-            run.append(run[-1] + 1)
-        code = np.full(n, size, dtype=np.int32)
-        parts = [_lstr(",")] if i > 0 and fields[i - 1].text is not None else []
-        stride = combinations
-        for j in run:
-            f = fields[j]
-            k = len(f.labels) + 1  # the labels, then "missing" (empty)
-            stride //= k
-            digit = f.codes.astype(np.int32)
-            digit %= k  # -1 (missing) -> k - 1
-            digit *= stride
-            code += digit
-            labels = pc.binary_join_element_wise(pa.concat_arrays([f.labels.cast(pa.large_string()), _EMPTY]),
-                                                 _lstr("\r\n" if j == last else ","), _lstr(""))
-            parts.append(labels.take(pa.array(np.arange(combinations, dtype=np.int32) // stride % k)))
-        pool.append(pc.binary_join_element_wise(*parts, _lstr("")) if len(parts) > 1 else parts[0])
-        pieces.append(code)
-        size += combinations
-        i = run[-1] + 1
-    index = np.empty((n, len(pieces)), dtype=np.int32)
-    for j, piece in enumerate(pieces):
-        index[:, j] = piece
-    rows = pa.concat_arrays(pool).take(pa.array(index.ravel()))
-    # The pieces lie back to back in the value buffer: a view of it, no copy.
-    offsets, _ = _offsets_and_data(rows)
-    return memoryview(rows.buffers()[2])[int(offsets[0]) : int(offsets[-1])] if len(rows) else memoryview(b"")
-
-
-def _empty_quoted(field: _Field) -> _Field:
-    """``field`` with empty fields written ``""``."""
-    if field.text is not None:
-        return _Field(text=pc.if_else(pc.equal(field.text, ""), _lstr('""'), field.text))
-    labels = pc.if_else(pc.equal(field.labels, ""), _lstr('""'), field.labels.cast(pa.large_string()))
-    # Missing values become a label of their own.
-    codes = np.where(field.codes < 0, len(labels), field.codes)
-    return _Field(codes=codes, labels=pa.concat_arrays([labels, pa.array(['""'], pa.large_string())]))
-
-
 def _text_array(series: pd.Series) -> pa.Array:
     """The text values of ``series`` as one Arrow large_string array (missing = null)."""
     if series.dtype == object:
-        arr = pa.array(series.to_numpy(), type=pa.large_string(), from_pandas=True)
+        # Python strings convert faster to string (32-bit offsets) than to large_string;
+        # the cast after copies only the offsets. (Arrow chunks what would not fit.)
+        arr = pa.array(series.to_numpy(), type=pa.string(), from_pandas=True)
     else:
         arr = pa.array(series)
     if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+        chunks = [chunk.cast(pa.large_string()) for chunk in arr.chunks]
+        return pa.concat_arrays(chunks) if chunks else pa.array([], pa.large_string())
     return arr.cast(pa.large_string())
 
 
@@ -1708,22 +1832,25 @@ def _quote_text(arr: pa.Array) -> pa.Array:
     arr = arr.cast(pa.large_string())
     offsets, data = _offsets_and_data(arr)
     data = data[offsets[0] : offsets[-1]] if len(offsets) else data[:0]
-    # A scan of the bytes (UTF-8 never hides an ASCII byte in another character) spares
-    # the regex for the columns that need no quoting at all, the usual case.
-    if not any((data == b).any() for b in _QUOTE_BYTES):
+    # The values to quote are found by a scan of the bytes (UTF-8 never hides an ASCII
+    # byte in another character), several times faster than a regex over the values;
+    # most columns need no quoting at all.
+    hits = np.flatnonzero(_QUOTE_BYTE[data])
+    if not len(hits):
         return arr
-    needs = pc.fill_null(pc.match_substring_regex(arr, '[,"\r\n]'), False)
-    inner = pc.replace_substring(arr.filter(needs), '"', '""')
-    return pc.replace_with_mask(arr, needs, pc.binary_join_element_wise(_lstr('"'), inner, _lstr('"'), _lstr("")))
+    rows = np.unique(np.searchsorted(offsets, hits + offsets[0], side="right") - 1)
+    needs = np.zeros(len(arr), dtype=bool)
+    needs[rows] = True
+    if arr.null_count:
+        needs &= _bools(arr.is_valid())
+    needs_arr = pa.array(needs)
+    inner = pc.replace_substring(arr.filter(needs_arr), '"', '""')
+    return pc.replace_with_mask(arr, needs_arr, pc.binary_join_element_wise(_lstr('"'), inner, _lstr('"'), _lstr("")))
 
 
 def _lstr(value: str) -> pa.Scalar:
     """A large_string scalar (the kernels want one string type throughout)."""
     return pa.scalar(value, pa.large_string())
-
-
-#: The label of a missing value: an empty field.
-_EMPTY = pa.array([""], pa.large_string())
 
 
 def _bools(arr: pa.Array) -> np.ndarray:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from matching.pipeline.dedupe import SCORERS, dedupe, write_run
+from matching.pipeline.dedupe import SCORERS, dedupe, run_files
 from matching.pipeline.scoring import Thresholds
 
 
@@ -45,11 +45,13 @@ def run(args: argparse.Namespace) -> int:
             dealer_phones=tuple(args.dealer_phone),
             dealer_domains=tuple(args.dealer_domain),
             progress=not args.quiet and sys.stderr.isatty(),
+            out=args.out,
+            report=not args.no_report,
         )
     except (OSError, ValueError) as exc:
         print(f"matching dedupe: {exc}", file=sys.stderr)
         return 1
-    paths = write_run(result, args.out, report=not args.no_report)
+    paths = run_files(args.out, report=not args.no_report)
     s = result.stats
     print(f"read {s['input_rows']:,} rows: {s['records']:,} records, {s['rejects']:,} rejects")
     print(f"{s['candidate_pairs']:,} candidate pairs; decisions: "

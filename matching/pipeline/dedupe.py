@@ -1,6 +1,7 @@
 """Batch deduplication, end to end: read -> normalize -> candidates -> compare -> score ->
 decide -> cluster -> golden records. One code path for Python (:func:`dedupe`) and the
-``matching dedupe`` command (:func:`write_run` writes what :func:`dedupe` returns).
+``matching dedupe`` command (``dedupe(..., out=DIR)``: the files :func:`write_run` writes
+for what :func:`dedupe` returns, written during the run).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import json
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,8 @@ def dedupe(
     golden_rules: Any = None,
     progress: bool = False,
     seed: int = 0,
+    out: str | Path | None = None,
+    report: bool = True,
 ) -> DedupeResult:
     """Find every group of records that are one customer and merge each into a golden record.
 
@@ -90,9 +93,19 @@ def dedupe(
     ``"fellegi-sunter"`` (default: trained on the data by EM, no labels) or ``"rules"`` (the
     documented Customer Matching Logic, pairwise). ``model`` is a saved model (path, dict or
     object) to score with instead of training. ``thresholds`` override the model's.
+
+    With ``out`` (a folder, made if need be before any work), the run's files are written
+    there too, byte for byte as ``write_run(result, out, report=report)`` writes them, but
+    sooner: pairs.csv, the largest, is written while the golden records are built (on
+    another thread, mostly outside Python's lock), the other files once they are.
+    ``report`` (with ``out`` only) says whether report.html is written. The timings are
+    then wall-clock seconds of each stage in turn: ``golden`` includes what writing
+    pairs.csv meanwhile takes from it, and ``write`` (last) is the time from the golden
+    records to the last file, not the whole time spent writing.
     """
     if scorer not in SCORERS:
         raise ValueError(f"scorer must be one of {SCORERS}, not {scorer!r}")
+    writer = _RunWriter(out, report=report) if out is not None else None  # the folder, before the work
     step = _Progress(progress)
     stats: dict[str, Any] = {"timings": {}}
     t = time.perf_counter()
@@ -191,21 +204,27 @@ def dedupe(
     del prep
     _release_memory()
     pairs = _pairs_frame(record_ids, compared, scores, labels)
+    if writer is not None:
+        writer.start_pairs(pairs)  # final now: written while the profiles and golden records are built
     del scores, labels, record_ids
-    profiles = _profiles_frame(compared, too_common)
-    lap("pairs_and_profiles")
-    del compared, too_common
-    _release_memory()
-
-    gold = golden_records(prep_records, clusters, norm=golden_norm, rules=golden_rules,
-                          norm_email_keys=True, release_norm=True, norm_codes=golden_codes)
+    try:
+        profiles = _profiles_frame(compared, too_common)
+        lap("pairs_and_profiles")
+        del compared, too_common
+        _release_memory()
+        gold = golden_records(prep_records, clusters, norm=golden_norm, rules=golden_rules,
+                              norm_email_keys=True, release_norm=True, norm_codes=golden_codes)
+    except BaseException:
+        if writer is not None:
+            writer.close()  # no thread goes on writing after the error is raised
+        raise
     del golden_norm, golden_codes, prep_records
     golden, golden_json, provenance = gold.golden, gold.golden_json, gold.provenance
     del gold  # its other parts (issues, cluster id list) are not part of the result
     _release_memory()  # golden's working arrays: the files are written next
     lap("golden")
     step("golden records built")
-    return DedupeResult(
+    result = DedupeResult(
         records=records,
         clusters=clusters,
         pairs=pairs,
@@ -217,6 +236,9 @@ def dedupe(
         profiles=profiles,
         stats=stats,
     )
+    if writer is not None:
+        writer.finish(result)
+    return result
 
 
 #: The tables compare caches that the cluster guard reads again (see
@@ -523,61 +545,122 @@ def _mask_plain(values: pa.Array) -> pa.Array:
     return pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(new_offsets), pa.py_buffer(new_data))
 
 
+#: The files of a run (:func:`write_run`'s keys and names), report.html last when written.
+RUN_FILES: dict[str, str] = {
+    "clusters": "clusters.csv",
+    "pairs": "pairs.csv",
+    "golden_jsonl": "golden.jsonl",
+    "golden_csv": "golden.csv",
+    "rejects": "rejects.csv",
+    "profiles": "profiles.csv",
+    "model": "model.json",
+    "summary": "summary.json",
+    "report": "report.html",
+}
+
+
+def run_files(out_dir: str | Path, *, report: bool = True) -> dict[str, Path]:
+    """The paths of the files a run writes into ``out_dir`` (what :func:`write_run`
+    returns), by key; without report.html unless ``report``."""
+    out = Path(out_dir)
+    return {key: out / name for key, name in RUN_FILES.items() if report or key != "report"}
+
+
 def write_run(result: DedupeResult, out_dir: str | Path, *, report: bool = True) -> dict[str, Path]:
     """Write a run's files: clusters.csv, pairs.csv, golden.jsonl, golden.csv, rejects.csv,
     profiles.csv, model.json, summary.json and report.html. CSVs are spreadsheet-safe.
 
     The time this takes is recorded in ``result.stats["timings"]["write"]`` (seconds,
     everything but summary.json itself, which is written last so that it shows it).
+    ``dedupe(..., out=out_dir)`` writes the same files, sooner (see :func:`dedupe`).
     """
-    from matching.io import write_csv_safe
+    return _RunWriter(out_dir, report=report).finish(result)
 
-    started = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "clusters": out / "clusters.csv",
-        "pairs": out / "pairs.csv",
-        "golden_jsonl": out / "golden.jsonl",
-        "golden_csv": out / "golden.csv",
-        "rejects": out / "rejects.csv",
-        "profiles": out / "profiles.csv",
-        "model": out / "model.json",
-        "summary": out / "summary.json",
-    }
-    # pairs.csv, the largest file, is formatted by Arrow outside Python's lock: it is
-    # written on a second thread while this one makes the JSON lines and the report.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pairs_job = pool.submit(_write_and_release, result.pairs, paths["pairs"])
-        write_csv_safe(result.clusters, paths["clusters"])
-        write_csv_safe(result.golden, paths["golden_csv"])
-        # Each file's working memory goes back before the next is made: the pairs are
-        # being written meanwhile, and the two add up.
-        _release_memory()
-        write_csv_safe(result.rejects, paths["rejects"])
-        write_csv_safe(result.profiles, paths["profiles"])
-        with paths["golden_jsonl"].open("wb") as fh:
-            from matching.pipeline.golden import write_jsonl
 
-            # One json.dumps(body, ensure_ascii=False) a line, in UTF-8 bytes as Arrow made
-            # them; line ends as a text file writes them.
-            write_jsonl(result.golden_json, fh, newline=os.linesep)
-        _release_memory()
-        paths["model"].write_text(json.dumps(result.model, indent=2) + "\n", encoding="utf-8")
-        if report:
-            try:
-                from matching.report import write_report
-            except ImportError:  # the report module is optional until it lands
-                pass
-            else:
-                paths["report"] = out / "report.html"
-                write_report(result, paths["report"])
-        pairs_job.result()  # its error, if any, is raised here
-    # Summary last: it shows this step's time along with the stages of dedupe().
-    if isinstance(result.stats, dict):
-        result.stats.setdefault("timings", {})["write"] = round(time.perf_counter() - started, 3)
-    paths["summary"].write_text(json.dumps(result.stats, indent=2, default=str) + "\n", encoding="utf-8")
-    return paths
+class _RunWriter:
+    """Writes a run's files into a folder: :meth:`start_pairs` as soon as the scored
+    pairs are final, :meth:`finish` once the whole result is.
+
+    pairs.csv, the largest file, is formatted by Arrow outside Python's lock, so it is
+    written on a thread of its own while the caller goes on (building the golden
+    records, writing the other files).
+    """
+
+    def __init__(self, out_dir: str | Path, *, report: bool = True) -> None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        self.report = report
+        self.paths = run_files(out, report=report)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pairs_job: Future[None] | None = None
+
+    def start_pairs(self, pairs: pd.DataFrame) -> None:
+        """Begin writing pairs.csv (on another thread); ``pairs`` must not change meanwhile."""
+        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="matching-write")
+        self._pairs_job = self._pool.submit(_write_and_release, pairs, self.paths["pairs"])
+
+    def finish(self, result: DedupeResult) -> dict[str, Path]:
+        """Write every file not yet written, wait for pairs.csv, and write summary.json
+        last, with the time this took as ``result.stats["timings"]["write"]``."""
+        from matching.io import write_csv_safe
+
+        started = time.perf_counter()
+        paths = self.paths
+        try:
+            if self._pairs_job is None:
+                self.start_pairs(result.pairs)
+            assert self._pool is not None and self._pairs_job is not None
+            # golden.jsonl and the report on threads of their own too: most of their work
+            # (Arrow's string kernels, numpy) runs outside Python's lock, as most of the
+            # CSVs' does on this one; the rest, turning Python strings into Arrow text and
+            # the like, takes turns.
+            jobs = [self._pool.submit(_write_jsonl, result.golden_json, paths["golden_jsonl"])]
+            if self.report:
+                jobs.append(self._pool.submit(_write_report, result, paths["report"]))
+            write_csv_safe(result.golden, paths["golden_csv"])
+            # Each file's working memory goes back before the next is made: the others
+            # are being written meanwhile, and they add up.
+            _release_memory()
+            write_csv_safe(result.clusters, paths["clusters"])
+            write_csv_safe(result.rejects, paths["rejects"])
+            write_csv_safe(result.profiles, paths["profiles"])
+            paths["model"].write_text(json.dumps(result.model, indent=2) + "\n", encoding="utf-8")
+            for job in [*jobs, self._pairs_job]:
+                job.result()  # its error, if any, is raised here
+        finally:
+            self.close()
+        # Summary last: it shows this step's time along with the stages of dedupe().
+        if isinstance(result.stats, dict):
+            result.stats.setdefault("timings", {})["write"] = round(time.perf_counter() - started, 3)
+        paths["summary"].write_text(json.dumps(result.stats, indent=2, default=str) + "\n", encoding="utf-8")
+        return dict(paths)
+
+    def close(self) -> None:
+        """Wait for pairs.csv to be written, if it is being written. Its error, if any,
+        is not raised here (:meth:`finish` raises it; on another error it would hide it)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+def _write_jsonl(bodies: Any, path: Path) -> None:
+    """golden.jsonl: one ``json.dumps(body, ensure_ascii=False)`` a line, in the UTF-8
+    bytes Arrow made, line ends as a text file writes them; then the memory it used goes
+    back to the system from this thread (see :func:`_write_and_release`)."""
+    from matching.pipeline.golden import write_jsonl
+
+    with path.open("wb") as fh:
+        write_jsonl(bodies, fh, newline=os.linesep)
+    _release_memory()
+
+
+def _write_report(result: DedupeResult, path: Path) -> None:
+    """report.html (:func:`matching.report.write_report`), then the memory it used goes
+    back to the system from this thread (see :func:`_write_and_release`)."""
+    from matching.report import write_report
+
+    write_report(result, path)
+    _release_memory()
 
 
 def _write_and_release(frame: pd.DataFrame, path: Path) -> None:
@@ -589,4 +672,4 @@ def _write_and_release(frame: pd.DataFrame, path: Path) -> None:
     _release_memory()
 
 
-__all__ = ["dedupe", "write_run", "mask_value", "SCORERS", "STAGES", "MISSING"]
+__all__ = ["dedupe", "write_run", "run_files", "RUN_FILES", "mask_value", "SCORERS", "STAGES", "MISSING"]
