@@ -41,6 +41,8 @@ SAMPLES_PER_GROUP = 5
 TOP_PROFILES = 20
 TOP_CLUSTERS = 10
 MAX_BINS = 60
+#: Weights binned at a time for the histogram (bounds its temporaries).
+_CHUNK = 1 << 20
 CHAR_PX = 7.2
 FIXED_TAG = '<span class="tag">fixed</span>'  # approximate width of a 12px system-font character, for SVG layout
 
@@ -463,9 +465,11 @@ def _spread_sample(positions: np.ndarray, weight: np.ndarray) -> np.ndarray:
     if len(positions) <= SAMPLES_PER_GROUP:
         return positions
     ranks = np.unique(np.linspace(0, len(positions) - 1, SAMPLES_PER_GROUP).round().astype(int))
-    w = np.nan_to_num(weight[positions], nan=-np.inf)
+    w = weight[positions]
+    np.nan_to_num(w, copy=False, nan=-np.inf)
     # Partitioning at the wanted ranks is linear; a full sort of millions is not needed.
     order = np.argpartition(w, ranks)
+    del w
     return positions[order[ranks]]
 
 
@@ -473,8 +477,23 @@ def _veto_sample(pairs: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
     """Up to five vetoed pairs, one per guard in turn, so the sample shows each kind of veto."""
     if not len(positions):
         return positions
-    codes = _first_seen_codes(pairs["vetoed_by"].iloc[positions])
-    firsts = [positions[codes == k][:SAMPLES_PER_GROUP] for k in range(int(codes.max()) + 1)]
+    values = pairs["vetoed_by"]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # Millions of vetoed pairs: read a million at a time from the category codes, and
+        # keep only the first few of each guard, in the order the guards first appear.
+        codes = values.cat.codes.to_numpy()
+        found: dict[int, list[int]] = {}
+        for start in range(0, len(positions), _CHUNK):
+            part = positions[start : start + _CHUNK]
+            part_codes = codes[part]
+            for k in pd.unique(part_codes).tolist():
+                got = found.setdefault(k, []) if k >= 0 else None
+                if got is not None and len(got) < SAMPLES_PER_GROUP:
+                    got.extend(part[part_codes == k][: SAMPLES_PER_GROUP - len(got)].tolist())
+        firsts = list(found.values())
+    else:
+        first_seen = _first_seen_codes(values.iloc[positions])
+        firsts = [positions[first_seen == k][:SAMPLES_PER_GROUP] for k in range(int(first_seen.max()) + 1)]
     picked = [f[i] for i in range(SAMPLES_PER_GROUP) for f in firsts if i < len(f)]
     return np.asarray(picked[:SAMPLES_PER_GROUP], dtype=np.int64)
 
@@ -613,12 +632,15 @@ def _weight_histogram(pairs: pd.DataFrame, match: float, possible: float) -> str
     edges = np.arange(lo, hi + width, width, dtype=float)
     # The bin of each weight once (what np.histogram counts: edges[k] <= w < edges[k+1];
     # every weight is below the last edge), then a bincount per decision: np.histogram
-    # with explicit edges sorts the weights, for each decision.
-    bins = np.searchsorted(edges, w, side="right") - 1
-    stacks = []
-    for d in DECISIONS:
-        counts = np.bincount(bins[masks[d]], minlength=len(edges) - 1)[: len(edges) - 1]
-        stacks.append((d, COLORS[d], counts.tolist()))
+    # with explicit edges sorts the weights, for each decision. A million weights at a
+    # time: the report is written beside the golden records' files, and its temporaries
+    # add to theirs.
+    totals = {d: np.zeros(len(edges) - 1, dtype=np.int64) for d in DECISIONS}
+    for start in range(0, len(w), _CHUNK):
+        bins = np.searchsorted(edges, w[start : start + _CHUNK], side="right") - 1
+        for d in DECISIONS:
+            totals[d] += np.bincount(bins[masks[d][start : start + _CHUNK]], minlength=len(edges) - 1)[: len(edges) - 1]
+    stacks = [(d, COLORS[d], totals[d].tolist()) for d in DECISIONS]
     labels = [f"{e:g}" for e in edges[:-1]]
     markers = []
     if math.isfinite(possible):

@@ -1921,7 +1921,8 @@ def _address_parts(ctx: _Context, rows: np.ndarray) -> tuple[dict[str, np.ndarra
     in_order = rows[order]
     parts: dict[str, np.ndarray] = {}
     arrays = []
-    for column, text in texts.items():
+    for column in list(texts):
+        text = texts.pop(column)
         if text is None:
             parts[column] = np.full(len(rows), None, dtype=object)
             continue
@@ -1933,7 +1934,11 @@ def _address_parts(ctx: _Context, rows: np.ndarray) -> tuple[dict[str, np.ndarra
             parts[column] = text(rows)
         else:
             parts[column] = _unsorted(array.to_numpy(zero_copy_only=False), order)
-    array = None  # the list holds them all now
+        # This step is the golden records' peak: the column's source text (a copy of
+        # the whole column, or its dictionary and codes) goes once read, not at the end.
+        ctx.release_text(column)
+    array = text = None  # the list holds them all now
+    release_memory()
     if not arrays:
         return parts, np.full(len(rows), "", dtype=object)
     sep = pa.scalar(", ", pa.large_string())
