@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import shutil
 import sys
 import traceback
 from pathlib import Path
@@ -55,6 +56,10 @@ def main(argv: list[str]) -> int:
         result["error"] = f"{type(exc).__name__}: {exc}"
         result["traceback"] = traceback.format_exc()
         code = 1
+    finally:
+        # What a tool spilled there (DuckDB's temporary files: over 30 GB for Splink at
+        # 1M records) is of no use after the run, and would fill the disk for the next.
+        shutil.rmtree(out / "work", ignore_errors=True)
     (out / "result.json").write_text(json.dumps(result, indent=1, default=str))
     return code
 
