@@ -343,3 +343,22 @@ def test_cluster_guard_finds_the_tables_it_reads_kept(monkeypatch, scorer) -> No
     matching.dedupe(SAMPLE / "customers.csv", scorer=scorer)
     assert seen["before"] and set(seen["before"]) <= set(dd._GUARD_TABLES)
     assert seen["after"] == seen["before"]
+
+
+@pytest.mark.parametrize("env", [None, "1"])
+def test_dedupe_command_turns_numpy_huge_pages_off_unless_told(monkeypatch: pytest.MonkeyPatch, env: str | None) -> None:
+    from numpy._core.multiarray import _set_madvise_hugepage
+
+    from matching.commands.dedupe import _small_pages
+
+    before = _set_madvise_hugepage(True)  # returns the setting it replaces
+    try:
+        if env is None:
+            monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+        else:
+            monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", env)
+        _small_pages()
+        # What _small_pages left is what the next call replaces.
+        assert _set_madvise_hugepage(True) is (env is not None)
+    finally:
+        _set_madvise_hugepage(before)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -26,7 +27,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar (it is shown only when stderr is a terminal)")
 
 
+def _small_pages() -> None:
+    """Have numpy back its large arrays with ordinary pages, unless the environment says
+    otherwise (``NUMPY_MADVISE_HUGEPAGE``, read by numpy itself).
+
+    numpy asks Linux for 2 MB pages for arrays of 4 MB and more; the kernel then counts
+    each such page in full where only part of it is used. On a 1M-record run the peak
+    was 1.91-2.05 GB with them (12 runs) and 1.86-1.96 GB without (8 runs; 7 under
+    1.91), in the same time. A library call leaves numpy as it is; this is the command's
+    own choice for its own process.
+    """
+    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # pragma: no cover - numpy without the switch
+        return
+    _set_madvise_hugepage(False)
+
+
 def run(args: argparse.Namespace) -> int:
+    _small_pages()
     thresholds = None
     if args.match_threshold is not None or args.possible_threshold is not None:
         base = Thresholds()
