@@ -10,6 +10,7 @@ import sys
 import types
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -201,3 +202,24 @@ def test_weight_histogram_counts_as_numpy(result: DedupeResult) -> None:
         for e, c in zip(edges, counts, strict=False):
             if c:
                 assert f"{e:g}: {_fmt(float(c))} {d}</title>" in page
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 1 << 20])
+def test_veto_sample_reads_categorical_codes_in_chunks_like_the_plain_values(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    # One guard per pair (or none), in an order where later guards first appear late and
+    # a chunk boundary falls between a guard's occurrences: the categorical path, read a
+    # chunk at a time, picks what the object path picks (one per guard in turn, in order
+    # of first appearance).
+    import matching.report as report
+
+    guards = ["", "namesake_nearby", "", "household_only", "namesake_nearby", "different_vin", "",
+              "household_only", "household_only", "generation", "namesake_nearby", "generation", "", "different_vin"]
+    values = pd.Series(guards * 3, dtype="category")
+    pairs = pd.DataFrame({"vetoed_by": values})
+    plain = pairs.assign(vetoed_by=values.astype(object))
+    positions = np.flatnonzero(values.astype(object) != "")
+    monkeypatch.setattr(report, "_CHUNK", chunk)
+    expected = report._veto_sample(plain, positions)
+    assert expected.tolist() == [1, 3, 5, 9, 4]
+    assert report._veto_sample(pairs, positions).tolist() == expected.tolist()
+    assert report._veto_sample(pairs, positions[:0]).tolist() == []
