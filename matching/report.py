@@ -478,42 +478,21 @@ def _veto_sample(pairs: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
     if not len(positions):
         return positions
     values = pairs["vetoed_by"]
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        # Millions of vetoed pairs: read a million at a time from the category codes, and
-        # keep only the first few of each guard, in the order the guards first appear.
-        codes = values.cat.codes.to_numpy()
-        found: dict[int, list[int]] = {}
-        for start in range(0, len(positions), _CHUNK):
-            part = positions[start : start + _CHUNK]
-            part_codes = codes[part]
-            for k in pd.unique(part_codes).tolist():
-                got = found.setdefault(k, []) if k >= 0 else None
-                if got is not None and len(got) < SAMPLES_PER_GROUP:
-                    got.extend(part[part_codes == k][: SAMPLES_PER_GROUP - len(got)].tolist())
-        firsts = list(found.values())
-    else:
-        first_seen = _first_seen_codes(values.iloc[positions])
-        firsts = [positions[first_seen == k][:SAMPLES_PER_GROUP] for k in range(int(first_seen.max()) + 1)]
+    # Category codes (the pipeline's own, or made here from plain values), read a million
+    # vetoed pairs at a time: only the first few of each guard are kept, in the order the
+    # guards first appear.
+    codes = (values.array if isinstance(values.dtype, pd.CategoricalDtype) else pd.Categorical(values)).codes
+    found: dict[int, list[int]] = {}
+    for start in range(0, len(positions), _CHUNK):
+        part = positions[start : start + _CHUNK]
+        part_codes = codes[part]
+        for k in pd.unique(part_codes).tolist():
+            got = found.setdefault(k, []) if k >= 0 else None  # -1: missing
+            if got is not None and len(got) < SAMPLES_PER_GROUP:
+                got.extend(part[part_codes == k][: SAMPLES_PER_GROUP - len(got)].tolist())
+    firsts = list(found.values())
     picked = [f[i] for i in range(SAMPLES_PER_GROUP) for f in firsts if i < len(f)]
     return np.asarray(picked[:SAMPLES_PER_GROUP], dtype=np.int64)
-
-
-def _first_seen_codes(values: pd.Series) -> np.ndarray:
-    """``pd.factorize(values)[0]`` (codes in order of first appearance, -1 = missing),
-    by Arrow for text: pandas' factorize of Arrow text builds Python strings. For a
-    categorical, its codes are factorized (Arrow would first expand it into text)."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy()
-        out = np.full(len(codes), -1, dtype=np.int64)
-        present = codes >= 0
-        out[present] = pd.factorize(codes[present])[0]
-        return out
-    try:
-        arr = pa.array(values.to_numpy() if values.dtype == object else values.array,
-                       type=pa.large_string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not text
-        return pd.factorize(values)[0]
-    return pc.dictionary_encode(arr).indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _levels_table(sample: pd.DataFrame, names: Sequence[str]) -> str:
