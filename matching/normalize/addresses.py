@@ -817,7 +817,8 @@ def _street_key_part(line1: Any) -> str | None:
 
 
 def address_key(line1: Any, zip: Any) -> str | None:  # noqa: A002 - the field's name
-    """Blocking key ``"<house number> <first street word> <zip5>"``, or None.
+    """Blocking key ``"<house number> <first street word> <zip5>"``, or None; a PO box
+    keys as ``"<box id> pobox <zip5>"`` (the id as written: ``"PO Box A"`` -> ``"a pobox ..."``).
 
     ``address_key("123 N. Main Street Apt 5", "90001-1234")`` -> ``"123 main 90001"``.
     """
