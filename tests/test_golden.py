@@ -71,8 +71,9 @@ def run(rows: list[dict[str, Any]], **kwargs: Any) -> GoldenRecords:
 
 
 def one(result: GoldenRecords, cluster: str = "C1") -> tuple[pd.Series, dict[str, Any]]:
-    """The golden row and the request body of ``cluster``."""
+    """The golden row (missing values as None) and the request body of ``cluster``."""
     row = result.golden.set_index("cluster_id").loc[cluster]
+    row = row.astype(object).where(row.notna(), None)
     return row, result.golden_json[result.golden_cluster_ids.index(cluster)]
 
 
@@ -733,10 +734,11 @@ def check_survivors(records: pd.DataFrame, clusters: pd.DataFrame, result: Golde
         ("vin_1", "vin"),
     ):
         for cluster, value in zip(golden["cluster_id"], golden[col], strict=True):
-            if value is not None:
+            if pd.notna(value):
                 assert (cluster, field, value) in by_value, (cluster, col, value)
     address = golden[list(ADDRESS_COLUMNS)]
     for cluster, row in zip(golden["cluster_id"], address.itertuples(index=False), strict=True):
+        row = [None if pd.isna(v) else v for v in row]  # missing text reads NaN
         if any(v is not None for v in row):  # all six parts from one record
             assert (cluster, "address_parts", "\x1f".join(map(str, row))) in by_value
     for p in result.provenance.astype(object).itertuples(index=False):
@@ -1096,3 +1098,60 @@ def test_short_ids_sort_as_text() -> None:
     expected_codes, expected = pd.factorize(ids, sort=True)
     assert codes.tolist() == expected_codes.tolist()
     assert list(uniques) == list(expected) and uniques.dtype == expected.dtype
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "cluster": st.sampled_from(["c1", "c2", "c3"]),
+                "customer_key": TEXT,
+                "first_name": TEXT,
+                "last_name": TEXT,
+                "address_line1": TEXT,
+                "city": TEXT,
+                "postal_code": TEXT,
+                "phone_1": st.sampled_from(PHONES),
+            }
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_golden_text_is_pandas_str_whether_the_records_are_objects_or_arrow(
+    rows: list[dict[str, Any]],
+) -> None:
+    """The golden frame's text columns are pandas' Arrow-backed ``str`` (missing = NaN),
+    gathered by Arrow from Arrow-backed records and converted from object records: the
+    same frame either way."""
+    records, clusters = make(rows)
+    frames = [golden_records(frame, clusters).golden for frame in (records, records.astype("str"))]
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    text = [c for c in GOLDEN_COLUMNS if c not in ("cluster_id", "record_count", "created_at", "updated_at")]
+    for frame in frames:
+        for column in text:
+            assert frame[column].dtype == pd.StringDtype("pyarrow", na_value=np.nan), column
+            values = frame[column].array._pa_array
+            assert pa.types.is_large_string(values.type)
+            assert not pc.any(pc.equal(values, "")).as_py()  # empty text is missing (NaN)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.none() | TEXT, min_size=0, max_size=12),
+    st.lists(st.integers(-1, 11), max_size=15),
+    st.booleans(),
+)
+def test_arrow_take_reads_what_the_object_path_reads(
+    cells: list[str | None], picks: list[int], dictionary: bool
+) -> None:
+    series = pd.Series(cells, dtype="str")
+    text = golden_module._RawText(series, dictionary=dictionary)
+    rows = np.array([p for p in picks if p < len(cells)], dtype=np.int64)
+    got = text.arrow_take(rows)
+    assert got is not None and got.type == pa.large_string()
+    objects = text(np.where(rows < 0, 0, rows)) if len(cells) else np.full(len(rows), None, dtype=object)
+    expected = [None if r < 0 else v for r, v in zip(rows.tolist(), objects.tolist(), strict=True)]
+    assert got.to_pylist() == expected
+    assert golden_module._RawText(series.astype(object), dictionary=dictionary).arrow_take(rows) is None

@@ -292,6 +292,8 @@ class GoldenRecords:
     - ``golden``: :data:`GOLDEN_COLUMNS` (``cluster_id``, the canonical fields,
       ``record_count``, ``source_record_ids`` ";"-joined and sorted, ``created_at`` the
       earliest and ``updated_at`` the latest creation time of the cluster's records).
+      Text columns are pandas' ``str`` (Arrow-backed, missing = NaN); text read from
+      Arrow-backed records is gathered by Arrow, without a Python string per value.
     - ``golden_json``: the myKaarma request body (``{"customer": ..., "vehicles": ...}``)
       of each cluster, exactly in the documented shape; ``golden_cluster_ids[i]`` is
       the cluster of ``golden_json[i]`` (kept apart: unknown keys would reach the API).
@@ -519,6 +521,28 @@ class _RawText:
             return self.dictionary.take(pa.array(codes, mask=codes < 0))
         taken = pc.utf8_trim_whitespace(self.arrow.take(pa.array(rows)))
         return _blank_as_null(taken).combine_chunks()
+
+    def arrow_take(self, rows: np.ndarray) -> pa.Array | None:
+        """Trimmed text at ``rows``, in their order, as an Arrow large_string array (null
+        where empty or missing, and where a row is -1); None when the column is not
+        Arrow-backed text. Gathered without a Python string per value."""
+        if self.arrow is None:
+            return None
+        missing = rows < 0
+        if self.codes is not None:
+            codes = self.codes[np.where(missing, 0, rows)] if len(self.codes) else np.zeros(len(rows), np.int64)
+            codes = np.where(missing, -1, codes)
+            taken = self.dictionary.take(pa.array(codes, mask=codes < 0))
+        else:
+            present = np.flatnonzero(~missing)
+            order = np.argsort(rows[present], kind="stable")
+            # Taken in row order (several times faster than a random take), then put
+            # back in place by a second take.
+            in_order = _blank_as_null(pc.utf8_trim_whitespace(self.arrow.take(pa.array(rows[present][order]))))
+            at = np.full(len(rows), -1, dtype=np.int64)
+            at[present[order]] = np.arange(len(present))
+            taken = in_order.combine_chunks().take(pa.array(at, mask=at < 0))
+        return taken if taken.type == pa.large_string() else taken.cast(pa.large_string())
 
     def per_value(self, rows: np.ndarray, func: Any) -> np.ndarray:
         """``func`` of the text as written at ``rows`` (0 where missing), computed once
@@ -1480,16 +1504,22 @@ def _golden_records(
     n_cl = ctx.n_clusters
     prov = _Provenance(ctx)
     out: dict[str, np.ndarray] = {}
+    # The golden frame's text where the source is Arrow text: gathered by Arrow, so the
+    # frame holds it without a conversion of hundreds of thousands of Python strings.
+    texts: dict[str, pa.Array] = {}
 
     for column in (*_NAME_FIELDS, "customer_key"):
         chosen = _single_field(ctx, column, rules.rule_for(column), spelling=column in _NAME_FIELDS)
         has = np.flatnonzero(chosen.row >= 0)
         values = ctx.raw(column, chosen.row[has])
         out[column] = _spread(n_cl, has, values)
+        text = ctx.text(column)
+        if text is not None and text.arrow is not None:
+            texts[column] = text.arrow_take(chosen.row)
         prov.add(column, has, values, chosen.row[has], chosen.label[has])
         ctx.release(column)
     ctx.release_text(*_NAME_FIELDS, "customer_key")
-    del chosen, has, values
+    del chosen, has, values, text
     release_memory()
     clock.lap("names_and_key")
 
@@ -1546,20 +1576,27 @@ def _golden_records(
     del addr_cand, addr_len
     addr_raw, addr_text = _address_parts(ctx, addr_rows)
     primary = addr_u.pos == 0
+    first = np.full(n_cl, -1, dtype=np.int64)  # each cluster's preferred address entry
+    first[addr_u.cl[primary]] = np.flatnonzero(primary)
     for c in ADDRESS_COLUMNS:
-        out[c] = _spread(n_cl, addr_u.cl[primary], addr_raw[c][primary])
+        part = addr_raw[c]
+        if isinstance(part, pa.Array):
+            texts[c] = part.take(pa.array(first, mask=first < 0))
+        else:
+            out[c] = _spread(n_cl, addr_u.cl[primary], part[primary])
     prov.add_union("address", addr_u, addr_text, addr_rows, addr_rule)
     entries["address"] = _Entries(
         addr_u.start, {k: addr_raw[c] for k, c in zip(_ADDRESS_KEYS, ADDRESS_COLUMNS, strict=True)}
     )
     ctx.release_text()
-    del addr_u, addr_rows, addr_raw, addr_text, primary
+    del addr_u, addr_rows, addr_raw, addr_text, primary, first, part
     release_memory()
     clock.lap("addresses")
-    golden = _golden_frame(ctx, out)
+    golden = _golden_frame(ctx, out, texts)
     release_memory()
     clock.lap("golden")
-    golden_json = _golden_json(out, entries)
+    golden_json = _golden_json(out, entries, texts)
+    del texts
     clock.lap("golden_json")
     issues = _issues(golden_json, ctx.cluster_ids) if validate else _no_issues()
     release_memory()
@@ -1909,31 +1946,33 @@ def _short_text_keys(values: pd.Series) -> np.ndarray | None:
     return padded.view(">u8").ravel().astype(np.uint64)
 
 
-def _address_parts(ctx: _Context, rows: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The written address parts at ``rows`` (trimmed, None where empty) and each
-    address as its parts joined by ", ". Arrow text is read in row order (a take in
-    order is several times faster than one in random order) and joined by Arrow."""
+def _address_parts(ctx: _Context, rows: np.ndarray) -> tuple[dict[str, np.ndarray | pa.Array], np.ndarray]:
+    """The written address parts at ``rows`` (trimmed, None or null where empty) and
+    each address as its parts joined by ", " (objects). When every part is Arrow text,
+    the parts are Arrow large_string arrays (no Python string per value), read in row
+    order (a take in order is several times faster than one in random order) and
+    joined by Arrow; else object arrays."""
     texts = {c: ctx.text(c) for c in ADDRESS_COLUMNS}
     if any(t is not None and t.arrow is None for t in texts.values()) or not len(rows):
         parts = {c: ctx.raw(c, rows) for c in ADDRESS_COLUMNS}
         return parts, _joined_text(list(parts.values()), ", ")
     order = np.argsort(rows, kind="stable")
     in_order = rows[order]
-    parts: dict[str, np.ndarray] = {}
+    back = np.empty(len(order), dtype=np.int64)  # where each of ``rows`` is in ``in_order``
+    back[order] = np.arange(len(order))
+    back_indices = pa.array(back)
+    parts: dict[str, np.ndarray | pa.Array] = {}
     arrays = []
     for column in list(texts):
         text = texts.pop(column)
         if text is None:
-            parts[column] = np.full(len(rows), None, dtype=object)
+            parts[column] = pa.nulls(len(rows), pa.large_string())
             continue
         array = text.arrow_at(in_order)
         if array.type != pa.large_string():
             array = array.cast(pa.large_string())
         arrays.append(array)
-        if text.codes is not None:
-            parts[column] = text(rows)
-        else:
-            parts[column] = _unsorted(array.to_numpy(zero_copy_only=False), order)
+        parts[column] = array.take(back_indices)
         # This step is the golden records' peak: the column's source text (a copy of
         # the whole column, or its dictionary and codes) goes once read, not at the end.
         ctx.release_text(column)
@@ -1969,7 +2008,10 @@ def _joined_text(columns: list[np.ndarray], sep: str) -> np.ndarray:
     return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
 
 
-def _golden_frame(ctx: _Context, out: dict[str, np.ndarray]) -> pd.DataFrame:
+def _golden_frame(ctx: _Context, out: dict[str, np.ndarray], texts: dict[str, pa.Array]) -> pd.DataFrame:
+    """:data:`GOLDEN_COLUMNS`: the text columns as pandas' Arrow-backed ``str`` (missing
+    = NaN), as the records read from a file hold text, taken from ``texts`` where it has
+    them, else from ``out``."""
     n, size = ctx.n_clusters, len(ctx.cluster)
     order = _sort([(ctx.cluster, n), (ctx.rid_rank, size)])
     start = np.searchsorted(ctx.cluster[order], np.arange(n + 1), side="left")
@@ -1978,7 +2020,7 @@ def _golden_frame(ctx: _Context, out: dict[str, np.ndarray]) -> pd.DataFrame:
         # Joined by Arrow: a million small joins in Python take over a second.
         ids = text.take(pa.array(order)).combine_chunks()
         lists = pa.ListArray.from_arrays(pa.array(start.astype(np.int32)), ids)
-        joined = pc.binary_join(lists, pa.scalar(";", ids.type)).to_numpy(zero_copy_only=False)
+        joined = pc.binary_join(lists, pa.scalar(";", ids.type))
     else:
         ids = ctx.record_ids[order].tolist()
         if not isinstance(ctx.records["record_id"].dtype, pd.StringDtype):
@@ -1996,9 +2038,9 @@ def _golden_frame(ctx: _Context, out: dict[str, np.ndarray]) -> pd.DataFrame:
     last = np.maximum.reduceat(created, start[:-1]) if n else created[:0]
     frame: dict[str, Any] = {"cluster_id": ctx.cluster_ids}
     for column in GOLDEN_COLUMNS[1:-4]:
-        frame[column] = pd.Series(out[column], dtype=object, copy=False)
+        frame[column] = _text_column(texts[column] if column in texts else out[column])
     frame["record_count"] = np.diff(start)
-    frame["source_record_ids"] = pd.Series(joined, dtype=object, copy=False)
+    frame["source_record_ids"] = _text_column(joined)
     frame["created_at"] = first.view("datetime64[ns]")
     frame["updated_at"] = last.view("datetime64[ns]")
     # The columns as they are: consolidating them would copy millions of references.
@@ -2006,19 +2048,39 @@ def _golden_frame(ctx: _Context, out: dict[str, np.ndarray]) -> pd.DataFrame:
 
 
 
-def _golden_json(out: dict[str, np.ndarray], entries: dict[str, _Entries]) -> GoldenJson:
-    """The request bodies, as arrays :class:`GoldenJson` builds them from."""
+#: The golden frame's text dtype: pandas' own for text (Arrow-backed, missing = NaN).
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def _text_column(values: np.ndarray | list[str] | pa.Array) -> Any:
+    """Text as a :data:`_STR` array (Arrow text as it is, without a copy when it is
+    large_string); as objects when some value is not text Arrow can hold (a lone
+    surrogate from a DataFrame the caller built)."""
+    if not isinstance(values, pa.Array):
+        values = np.asarray(values, dtype=object)
+        try:  # Arrow converts str and None (or NaN) values directly, twice as fast as pandas
+            values = pa.array(values, type=pa.large_string(), from_pandas=True)
+        except (pa.ArrowException, UnicodeError, TypeError, ValueError):
+            try:
+                return pd.array(values, dtype=_STR)  # pandas turns other values into text
+            except (pa.ArrowException, UnicodeError, TypeError, ValueError):
+                return pd.Series(values, dtype=object, copy=False)
+    return pd.array(values if values.type == pa.large_string() else values.cast(pa.large_string()), dtype=_STR)
+
+
+def _golden_json(
+    out: dict[str, np.ndarray], entries: dict[str, _Entries], texts: dict[str, pa.Array]
+) -> GoldenJson:
+    """The request bodies, as arrays :class:`GoldenJson` builds them from (with the
+    name fields' Arrow text where ``texts`` has it: the golden frame's own)."""
     first, last, company = out["first_name"], out["last_name"], out["company"]
     business = (company != None) & ((first == None) | (last == None))  # noqa: E711 - elementwise
-    names = dict(
-        zip(
-            _CUSTOMER_KEYS,
-            (out[c] for c in ("customer_key", "first_name", "middle_name", "last_name", "company")),
-            strict=True,
-        )
-    )
+    columns = ("customer_key", "first_name", "middle_name", "last_name", "company")
+    names = dict(zip(_CUSTOMER_KEYS, (out[c] for c in columns), strict=True))
+    name_texts = {k: texts[c] for k, c in zip(_CUSTOMER_KEYS, columns, strict=True) if c in texts}
     return GoldenJson(
-        names, business, entries["phone"], entries["email"], entries["address"], entries["vehicle"]
+        names, business, entries["phone"], entries["email"], entries["address"], entries["vehicle"],
+        name_texts=name_texts,
     )
 
 
@@ -2072,8 +2134,13 @@ class GoldenJson(Sequence[dict[str, Any]]):
         emails: _Entries,
         addresses: _Entries,
         vehicles: _Entries,
+        *,
+        name_texts: dict[str, pa.Array] | None = None,
     ) -> None:
         self._names = names  # the _CUSTOMER_KEYS fields, object arrays (None = empty)
+        # Some of them as Arrow text too (null = empty): JSON lines are built from those
+        # without converting Python strings.
+        self._name_texts = name_texts or {}
         self._business = business
         self._phones = phones  # columns: value, slot
         self._emails = emails  # columns: value, slot
@@ -2146,7 +2213,7 @@ class GoldenJson(Sequence[dict[str, Any]]):
         items = [
             _address(*parts)
             for parts in zip(
-                *(self._addresses.columns[k][a:b].tolist() for k in _ADDRESS_KEYS),
+                *(_to_list(self._addresses.columns[k][a:b]) for k in _ADDRESS_KEYS),
                 self._addresses.preferred(lo, hi).tolist(),
                 strict=True,
             )
@@ -2232,8 +2299,10 @@ class GoldenJson(Sequence[dict[str, Any]]):
         put together with Arrow's string kernels; None if some value is not text Arrow
         can hold."""
         try:
+            texts = self._name_texts
             parts = [
-                _json_text(self._names[key][lo:hi], f"{_q(key)}: ") for key in _CUSTOMER_KEYS
+                _json_text(texts[key].slice(lo, hi - lo) if key in texts else self._names[key][lo:hi], f"{_q(key)}: ")
+                for key in _CUSTOMER_KEYS
             ]
             parts.append(_BUSINESS_TEXT.take(pa.array(self._business[lo:hi].astype(np.int8))))
             for entries, labels, value_key, list_key in (
@@ -2300,20 +2369,29 @@ _ADDRESS_TYPE_TEXT = pa.array(
 )
 
 
-def _json_text(values: np.ndarray, prefix: str, suffix: str = "") -> pa.Array:
+def _to_list(values: np.ndarray | pa.Array) -> list[Any]:
+    """The values of an object array or of an Arrow array (null -> None) as a list."""
+    return values.to_pylist() if isinstance(values, pa.Array) else values.tolist()
+
+
+def _json_text(values: np.ndarray | pa.Array, prefix: str, suffix: str = "") -> pa.Array:
     """``prefix + json.dumps(v, ensure_ascii=False) + suffix`` of each str value, null
-    where None. Only a value holding ``"``, ``\\`` or a control character needs escaping:
-    those few are found in Arrow's UTF-8 bytes and written by ``json.dumps``."""
-    try:  # Arrow refuses what is not text (numbers, NaN) and lone surrogates
-        text = pa.array(values, type=pa.string())
-    except (pa.ArrowException, UnicodeError, TypeError, ValueError) as exc:
-        raise _NotArrowText from exc
+    where None (``values``: objects, or Arrow text). Only a value holding ``"``, ``\\`` or a
+    control character needs escaping: those few are found in Arrow's UTF-8 bytes and
+    written by ``json.dumps``."""
+    if isinstance(values, pa.Array):
+        text = values.cast(pa.string())
+    else:
+        try:  # Arrow refuses what is not text (numbers, NaN) and lone surrogates
+            text = pa.array(values, type=pa.string())
+        except (pa.ArrowException, UnicodeError, TypeError, ValueError) as exc:
+            raise _NotArrowText from exc
     out = pc.binary_join_element_wise(prefix + '"', text, '"' + suffix, "")
     rows = _rows_to_escape(text)
     if len(rows):
         mask = np.zeros(len(values), dtype=bool)
         mask[rows] = True
-        fixed = pa.array([prefix + _q(values[i]) + suffix for i in rows.tolist()], pa.string())
+        fixed = pa.array([prefix + _q(text[i].as_py()) + suffix for i in rows.tolist()], pa.string())
         out = pc.replace_with_mask(out, pa.array(mask), fixed)
     return out
 

@@ -28,7 +28,8 @@ class DedupeResult:
       are the record ids (in record_id order), those of ``decision`` and ``vetoed_by``
       their few values (sorted), and the levels' the level labels.
     - ``golden``: one merged customer per cluster (``cluster_id`` first, canonical columns,
-      ``record_count``, ``source_record_ids``); ``golden_json``: the same in the myKaarma
+      ``record_count``, ``source_record_ids``); its text columns are pandas' ``str``
+      (Arrow-backed, missing = NaN), as the records read from a file; ``golden_json``: the same in the myKaarma
       request shape (a sequence of dicts: a :class:`~matching.pipeline.golden.GoldenJson`
       that builds each dict on access, or a list); ``provenance``: ``cluster_id, field,
       value, record_id, rule`` (all but ``value`` categoricals; see
