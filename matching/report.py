@@ -37,6 +37,7 @@ from matching.pipeline.scoring import MATCH, NON_MATCH, POSSIBLE, VETOES
 DECISIONS = (MATCH, POSSIBLE, NON_MATCH)
 COLORS = {MATCH: "#2e7d32", POSSIBLE: "#f0a500", NON_MATCH: "#a0a4a8"}
 BLUE, RED, GREEN, INK, MUTED = "#3d6fb6", "#c0392b", "#2e7d32", "#1f2328", "#6a737d"
+AMBER = "#f0a500"
 SAMPLES_PER_GROUP = 5
 TOP_PROFILES = 20
 TOP_CLUSTERS = 10
@@ -116,7 +117,7 @@ def render_report(result: DedupeResult) -> str:
         _summary_section(result, stats, sizes),
         _pairs_section(result, stats),
         _weights_section(result, model),
-        _clusters_section(result, sizes),
+        _clusters_section(result, sizes, stats),
         _comparisons_section(result, model, fs),
         _profiles_section(result),
         _explanations_section(result, model, fs),
@@ -232,7 +233,7 @@ def _weights_section(result: DedupeResult, model: dict[str, Any]) -> str:
     )
 
 
-def _clusters_section(result: DedupeResult, sizes: pd.Series) -> str:
+def _clusters_section(result: DedupeResult, sizes: pd.Series, stats: dict[str, Any] | None = None) -> str:
     counts = sizes.value_counts()
     labels = [str(i) for i in range(1, 10)] + ["10+"]
     values = [int(counts.get(i, 0)) for i in range(1, 10)] + [int(counts[counts.index >= 10].sum())]
@@ -264,7 +265,26 @@ def _clusters_section(result: DedupeResult, sizes: pd.Series) -> str:
         '<section id="clusters"><h2>Clusters</h2>'
         f'<div class="card"><h3>Cluster sizes</h3>{chart}</div>'
         f'<div class="card"><h3>Largest clusters</h3>{table}'
-        '<p class="note">Phones and emails are masked.</p></div></section>'
+        '<p class="note">Phones and emails are masked.</p></div>'
+        + _golden_checks((stats or {}).get("golden_issues"))
+        + "</section>"
+    )
+
+
+def _golden_checks(counts: dict[str, Any] | None) -> str:
+    """What validating the golden records as myKaarma requests found (see
+    :func:`matching.pipeline.dedupe._issue_counts`), by field."""
+    if counts is None:
+        return ""
+    by_field = counts.get("by_field") or {}
+    rows = [(k, int(v), RED if k.startswith("error") else AMBER) for k, v in list(by_field.items())[:10]]
+    errors, warnings = int(counts.get("records_with_errors", 0)), int(counts.get("records_with_warnings_only", 0))
+    chart = _hbar(rows) if rows else ""
+    return (
+        '<div class="card" id="golden-checks"><h3>Golden record checks</h3>'
+        f"<p>{_fmt(errors)} golden records have an error (the myKaarma API would refuse them as they "
+        f"are, e.g. a person without a first or last name); {_fmt(warnings)} more have warnings only.</p>"
+        f"{chart}</div>"
     )
 
 

@@ -86,6 +86,37 @@ def test_golden_records_are_valid_requests(run_dir: Path) -> None:
     assert errors == 0
 
 
+def test_golden_record_checks_count_what_validating_golden_jsonl_finds(run_dir: Path, capsys) -> None:
+    """summary.json's ``golden_issues`` counts, per golden record and per field, what
+    ``CustomerRequest.validate()`` of each line of golden.jsonl finds; the report shows
+    them; the Python call returns the issues themselves."""
+    import re
+    from collections import Counter
+
+    with_errors = with_warnings = 0
+    by_field: Counter[str] = Counter()
+    for line in (run_dir / "golden.jsonl").read_text().splitlines():
+        issues = CustomerRequest.from_json(json.loads(line)).validate()
+        severities = {i.severity for i in issues}
+        with_errors += "error" in severities
+        with_warnings += severities == {"warning"}
+        by_field.update(i.severity + " " + re.sub(r"\[\d+\]", "[]", i.path) for i in issues)
+    counts = json.loads((run_dir / "summary.json").read_text())["golden_issues"]
+    assert with_errors > 0 and with_warnings > 0  # the sample has both kinds
+    assert counts == {
+        "records_with_errors": with_errors,
+        "records_with_warnings_only": with_warnings,
+        "by_field": dict(sorted(by_field.items(), key=lambda kv: -kv[1])),
+    }
+    assert list(counts["by_field"].values()) == sorted(counts["by_field"].values(), reverse=True)
+    report = (run_dir / "report.html").read_text()
+    assert 'id="golden-checks"' in report and f"{with_errors:,} golden records have an error" in report
+    result = matching.dedupe(SAMPLE / "customers.csv")
+    assert list(result.issues.columns) == ["cluster_id", "path", "message", "severity"]
+    assert result.issues["cluster_id"].nunique() == with_errors + with_warnings
+    assert result.stats["golden_issues"] == counts
+
+
 def test_csv_outputs_are_spreadsheet_safe(tmp_path: Path) -> None:
     df = pd.read_csv(SAMPLE / "customers.csv", dtype=str).head(50)
     df.loc[0, "first_name"] = "=HYPERLINK(\"http://x\")"

@@ -79,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
           + ", ".join(f"{k} {v:,}" for k, v in sorted(s['decisions'].items())))
     print(f"{s['clusters']:,} customers from {s['records']:,} records "
           f"({s['records'] - s['clusters']:,} merged away)")
+    checks = s.get("golden_issues")
+    if checks:
+        print(f"golden record checks: {checks['records_with_errors']:,} with errors the API would refuse, "
+              f"{checks['records_with_warnings_only']:,} with warnings only (by field in summary.json)")
     print("timings (s): " + json.dumps(s["timings"]))
     print("wrote: " + ", ".join(str(p) for p in paths.values()))
     return 0

@@ -97,11 +97,12 @@ def dedupe(
     With ``out`` (a folder, made if need be before any work), the run's files are written
     there too, byte for byte as ``write_run(result, out, report=report)`` writes them, but
     sooner: pairs.csv, the largest, is written while the golden records are built (on
-    another thread, mostly outside Python's lock), the other files once they are.
+    another thread, mostly outside Python's lock), golden.csv and golden.jsonl while
+    they are validated and their provenance is put together, the other files at the end.
     ``report`` (with ``out`` only) says whether report.html is written. The timings are
     then wall-clock seconds of each stage in turn: ``golden`` includes what writing
-    pairs.csv meanwhile takes from it, and ``write`` (last) is the time from the golden
-    records to the last file, not the whole time spent writing.
+    meanwhile takes from it, and ``write`` (last) is the time from the golden records to
+    the last file, not the whole time spent writing.
     """
     if scorer not in SCORERS:
         raise ValueError(f"scorer must be one of {SCORERS}, not {scorer!r}")
@@ -213,14 +214,16 @@ def dedupe(
         del compared, too_common
         _release_memory()
         gold = golden_records(prep_records, clusters, norm=golden_norm, rules=golden_rules,
-                              norm_email_keys=True, release_norm=True, norm_codes=golden_codes)
+                              norm_email_keys=True, release_norm=True, norm_codes=golden_codes,
+                              ready=writer.start_golden if writer is not None else None)
     except BaseException:
         if writer is not None:
             writer.close()  # no thread goes on writing after the error is raised
         raise
     del golden_norm, golden_codes, prep_records
-    golden, golden_json, provenance = gold.golden, gold.golden_json, gold.provenance
-    del gold  # its other parts (issues, cluster id list) are not part of the result
+    golden, golden_json, provenance, issues = gold.golden, gold.golden_json, gold.provenance, gold.issues
+    stats["golden_issues"] = _issue_counts(issues)
+    del gold  # its other parts (cluster id list, step times) are not part of the result
     _release_memory()  # golden's working arrays: the files are written next
     lap("golden")
     step("golden records built")
@@ -235,6 +238,7 @@ def dedupe(
         model=model_json,
         profiles=profiles,
         stats=stats,
+        issues=issues,
     )
     if writer is not None:
         writer.finish(result)
@@ -259,6 +263,28 @@ def _clusters_frame(res: Any) -> pd.DataFrame:
     if isinstance(ids.dtype, pd.StringDtype):
         return pd.DataFrame({"record_id": ids, "cluster_id": res.cluster_id_array()}, copy=False)
     return pd.DataFrame({"record_id": np.asarray(ids, dtype=object), "cluster_id": res.cluster_ids})
+
+
+def _issue_counts(issues: pd.DataFrame) -> dict[str, Any]:
+    """What validating the golden records found, for the run summary and the report:
+    how many golden records have an error (myKaarma would refuse them) or only warnings,
+    and the issues by severity and field path (``"error customer.firstName"``; list
+    indices dropped: ``vehicles[].vin``), most frequent first. Counts only: the messages
+    may quote values (personal data)."""
+    if not len(issues):
+        return {"records_with_errors": 0, "records_with_warnings_only": 0, "by_field": {}}
+    severity = issues["severity"].astype(object).to_numpy()
+    cluster = issues["cluster_id"].astype(object).to_numpy()
+    with_errors = set(cluster[severity == "error"].tolist())
+    with_warnings = set(cluster[severity == "warning"].tolist()) - with_errors
+    paths = issues["path"].astype(str).str.replace(r"\[\d+\]", "[]", regex=True)
+    by_field = (severity + " " + paths.to_numpy(dtype=object)).tolist()
+    counts = pd.Series(by_field, dtype=object).value_counts(sort=True)
+    return {
+        "records_with_errors": len(with_errors),
+        "records_with_warnings_only": len(with_warnings),
+        "by_field": {str(k): int(v) for k, v in counts.items()},
+    }
 
 
 def _value_counts(values: np.ndarray | pd.Categorical) -> dict[str, int]:
@@ -579,11 +605,12 @@ def write_run(result: DedupeResult, out_dir: str | Path, *, report: bool = True)
 
 class _RunWriter:
     """Writes a run's files into a folder: :meth:`start_pairs` as soon as the scored
-    pairs are final, :meth:`finish` once the whole result is.
+    pairs are final, :meth:`start_golden` as soon as the golden records are,
+    :meth:`finish` once the whole result is.
 
-    pairs.csv, the largest file, is formatted by Arrow outside Python's lock, so it is
+    The large files are formatted by Arrow, mostly outside Python's lock, so each is
     written on a thread of its own while the caller goes on (building the golden
-    records, writing the other files).
+    records, validating them, writing the other files).
     """
 
     def __init__(self, out_dir: str | Path, *, report: bool = True) -> None:
@@ -593,11 +620,24 @@ class _RunWriter:
         self.paths = run_files(out, report=report)
         self._pool: ThreadPoolExecutor | None = None
         self._pairs_job: Future[None] | None = None
+        self._golden_jobs: list[Future[None]] = []
 
     def start_pairs(self, pairs: pd.DataFrame) -> None:
         """Begin writing pairs.csv (on another thread); ``pairs`` must not change meanwhile."""
-        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="matching-write")
+        # Threads for pairs.csv, golden.csv, golden.jsonl and the report at once.
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="matching-write")
         self._pairs_job = self._pool.submit(_write_and_release, pairs, self.paths["pairs"])
+
+    def start_golden(self, golden: pd.DataFrame, golden_json: Any) -> None:
+        """Begin writing golden.csv and golden.jsonl (on other threads); neither may change
+        meanwhile. Called by :func:`~matching.pipeline.golden.golden_records` as soon as
+        they are built."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="matching-write")
+        self._golden_jobs = [
+            self._pool.submit(_write_and_release, golden, self.paths["golden_csv"]),
+            self._pool.submit(_write_jsonl, golden_json, self.paths["golden_jsonl"]),
+        ]
 
     def finish(self, result: DedupeResult) -> dict[str, Path]:
         """Write every file not yet written, wait for pairs.csv, and write summary.json
@@ -609,18 +649,14 @@ class _RunWriter:
         try:
             if self._pairs_job is None:
                 self.start_pairs(result.pairs)
+            if not self._golden_jobs:
+                self.start_golden(result.golden, result.golden_json)
             assert self._pool is not None and self._pairs_job is not None
-            # golden.jsonl and the report on threads of their own too: most of their work
-            # (Arrow's string kernels, numpy) runs outside Python's lock, as most of the
-            # CSVs' does on this one; the rest, turning Python strings into Arrow text and
-            # the like, takes turns.
-            jobs = [self._pool.submit(_write_jsonl, result.golden_json, paths["golden_jsonl"])]
+            # The report on a thread of its own too: most of its work (numpy, Arrow) runs
+            # outside Python's lock, as most of the CSVs' does; the rest takes turns.
+            jobs = [*self._golden_jobs]
             if self.report:
                 jobs.append(self._pool.submit(_write_report, result, paths["report"]))
-            write_csv_safe(result.golden, paths["golden_csv"])
-            # Each file's working memory goes back before the next is made: the others
-            # are being written meanwhile, and they add up.
-            _release_memory()
             write_csv_safe(result.clusters, paths["clusters"])
             write_csv_safe(result.rejects, paths["rejects"])
             write_csv_safe(result.profiles, paths["profiles"])

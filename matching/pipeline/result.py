@@ -39,7 +39,11 @@ class DedupeResult:
       levels and m/u/weights, prior, thresholds).
     - ``profiles``: ``field, value_masked, records, people, kind`` for shared values
       (kind: "personal", "household", "junk"); values are masked (personal data).
-    - ``stats``: counts and per-stage timings (seconds) for the summary and the report.
+    - ``stats``: counts and per-stage timings (seconds) for the summary and the report;
+      ``golden_issues`` counts what validating the golden records found.
+    - ``issues``: ``cluster_id, path, message, severity`` from validating each golden
+      record as a myKaarma request (``CustomerRequest.validate()``): "error" (the API
+      would refuse it, e.g. a person without a last name) or "warning".
     """
 
     records: pd.DataFrame
@@ -52,3 +56,6 @@ class DedupeResult:
     model: dict[str, Any]
     profiles: pd.DataFrame
     stats: dict[str, Any] = field(default_factory=dict)
+    issues: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["cluster_id", "path", "message", "severity"])
+    )
