@@ -74,10 +74,10 @@ def normalize_coded(df: pd.DataFrame, *, region: str = "US", keys: bool = False)
     ``_street_key_part`` (the ``<house number> <street word>`` part of the address key)."""
     out: dict[str, Coded] = {}
     if len(df) < _THREAD_MIN_ROWS:  # a thread costs more than it saves on small frames
-        _normalize_into(out, df, _encode_ahead(df, _Inline()), region=region, keys=keys)
+        _normalize_into(out, df, _encode_ahead(df, _Inline(), keys=keys), region=region, keys=keys)
         return out
     with ThreadPoolExecutor(max_workers=1) as pool:
-        encoded = _encode_ahead(df, pool)
+        encoded = _encode_ahead(df, pool, keys=keys)
         _normalize_into(out, df, encoded, region=region, keys=keys)
     return out
 
@@ -102,12 +102,18 @@ class _Inline:
 _GROUPS = (PHONE_COLUMNS, EMAIL_COLUMNS, VIN_COLUMNS)
 
 
-def _encode_ahead(df: pd.DataFrame, pool: ThreadPoolExecutor | _Inline) -> dict[str, Future[Any]]:
-    """Start the distinct-value encoding of the wide columns in ``pool``.
+def _encode_ahead(
+    df: pd.DataFrame, pool: ThreadPoolExecutor | _Inline, *, keys: bool = False
+) -> dict[str, Future[Any]]:
+    """Start the distinct-value encoding of the wide columns in ``pool``, and the split
+    of the address lines (``"_split"``: :func:`~matching.normalize.addresses._split_batch`
+    of the distinct lines, with ``keys``' key parts).
 
     Encoding Arrow text is Arrow's work, done without the GIL, while normalizing the
     distinct values is Python's: on a second core the encoding of the columns to come runs
-    while the main thread normalizes the ones before (same results, less wall time).
+    while the main thread normalizes the ones before (same results, less wall time). The
+    address lines are split mostly by Arrow's string kernels too: on that thread, while
+    the main one normalizes names, phones, emails and VINs.
     """
     has = df.columns.__contains__
     ahead: dict[str, Future[Any]] = {}
@@ -117,9 +123,11 @@ def _encode_ahead(df: pd.DataFrame, pool: ThreadPoolExecutor | _Inline) -> dict[
             ahead[cols[0]] = pool.submit(distinct_codes, [df[c] for c in present], stack=True, as_arrow=True)
     if has("address_line1"):
         line1 = df["address_line1"]
-        ahead["address_line1"] = pool.submit(
+        ahead["address_line1"] = lines = pool.submit(
             lambda: distinct_codes([_joined_lines(line1, df["address_line2"]) if has("address_line2") else line1], as_arrow=True)
         )
+        # Queued after the encoding it reads (a pool of one thread runs tasks in order).
+        ahead["_split"] = pool.submit(lambda: addresses._split_batch(lines.result()[1], key_parts=keys))
     if has("postal_code"):
         ahead["postal_code"] = pool.submit(_Texts, df["postal_code"], as_arrow=True)
     if has("customer_key"):
@@ -132,6 +140,7 @@ def _normalize_into(
 ) -> None:
     """:func:`normalize_coded`'s work, with the encodings :func:`_encode_ahead` started."""
     has = df.columns.__contains__
+    split = encoded.get("_split")
     name_cols = [c for c in ("first_name", "middle_name", "last_name") if has(c)]
     if name_cols:
         # One parse per distinct text over the three columns gives the name and the suffix.
@@ -175,13 +184,13 @@ def _normalize_into(
                 mapped = np.asarray(batch(texts), dtype=object) if len(texts) else np.empty(0, dtype=object)
             for col, codes in zip(present, codes_list, strict=True):
                 out[col] = Coded(codes, mapped, ids=ids)
-    if has("address_line1"):
-        [codes], texts = encoded["address_line1"].result()
-        split = addresses._split_batch(texts, key_parts=keys)
-        out["street"] = Coded(codes, split[0])
-        out["unit"] = Coded(codes, split[1])
+    if split is not None:
+        [codes], _ = encoded["address_line1"].result()
+        parts = split.result()
+        out["street"] = Coded(codes, parts[0])
+        out["unit"] = Coded(codes, parts[1])
         if keys:
-            out["_street_key_part"] = Coded(codes, split[2])
+            out["_street_key_part"] = Coded(codes, parts[2])
     if has("city"):
         out["city"] = _single(df["city"]).map(addresses.city)
     if has("state"):
