@@ -87,7 +87,7 @@ import operator
 import re
 import time
 import types
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal, TextIO, get_args, overload
 
@@ -1416,7 +1416,6 @@ def golden_records(
     norm_email_keys: bool = False,
     release_norm: bool = False,
     norm_codes: dict[str, np.ndarray] | None = None,
-    ready: Callable[[pd.DataFrame, GoldenJson], None] | None = None,
 ) -> GoldenRecords:
     """One golden record per cluster of ``clusters`` (``record_id, cluster_id``).
 
@@ -1449,10 +1448,6 @@ def golden_records(
     are not used (emails are compared by mailbox). With ``release_norm`` the dict is
     emptied as ``norm`` is.
 
-    ``ready``, if given, is called with the golden frame and the request bodies as soon
-    as they are built, before the validation and the provenance (neither changes them
-    after): a caller can start writing them meanwhile, as ``matching dedupe`` does.
-
     Raises ValueError when ``record_id`` is missing or repeated, when a record has no
     cluster, or when a cluster row names no record.
     """
@@ -1468,7 +1463,6 @@ def golden_records(
             norm_email_keys=norm_email_keys,
             release_norm=release_norm,
             norm_codes=norm_codes,
-            ready=ready,
         )
 
 
@@ -1498,7 +1492,6 @@ def _golden_records(
     norm_email_keys: bool,
     release_norm: bool = False,
     norm_codes: dict[str, np.ndarray] | None = None,
-    ready: Callable[[pd.DataFrame, GoldenJson], None] | None = None,
 ) -> GoldenRecords:
     rules = rules if rules is not None else SurvivorshipRules()
     clock = _Stopwatch()
@@ -1604,8 +1597,6 @@ def _golden_records(
     clock.lap("golden")
     golden_json = _golden_json(out, entries, texts)
     del texts
-    if ready is not None:
-        ready(golden, golden_json)
     clock.lap("golden_json")
     issues = _issues(golden_json, ctx.cluster_ids) if validate else _no_issues()
     release_memory()
