@@ -92,6 +92,34 @@ def test_an_error_while_pairs_are_written_waits_for_the_writer(sample: pd.DataFr
     assert not (tmp_path / "summary.json").exists()
 
 
+def test_provenance_csv_only_when_asked(sample: pd.DataFrame, tmp_path: Path, capsys) -> None:
+    """``--provenance`` adds provenance.csv: ``result.provenance`` row for row (every
+    golden value with the record it came from and the rule); without it, no such file."""
+    from matching.pipeline.dedupe import OPTIONAL_RUN_FILES
+
+    sample.head(300).to_csv(tmp_path / "in.csv", index=False)
+    assert main(["dedupe", str(tmp_path / "in.csv"), "--out", str(tmp_path / "with"), "--quiet",
+                 "--provenance"]) == 0
+    assert str(tmp_path / "with" / "provenance.csv") in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "with").iterdir()) == sorted(
+        [*RUN_FILES.values(), *OPTIONAL_RUN_FILES.values()]
+    )
+    result = matching.dedupe(tmp_path / "in.csv")
+    written = pd.read_csv(tmp_path / "with" / "provenance.csv", dtype=str, keep_default_na=False,
+                          encoding="utf-8-sig")
+    expected = result.provenance.astype(object).fillna("").astype(str)
+    assert len(written) == len(expected) > 0
+    pd.testing.assert_frame_equal(written, expected.reset_index(drop=True))
+    # The golden first names are among the values provenance traces to a record.
+    traced = set(written.loc[written["field"] == "first_name", "value"])
+    assert set(result.golden["first_name"].dropna()) == traced
+    assert matching.write_run(result, tmp_path / "api", provenance=True)["provenance"].read_bytes() == (
+        tmp_path / "with" / "provenance.csv"
+    ).read_bytes()
+    assert main(["dedupe", str(tmp_path / "in.csv"), "--out", str(tmp_path / "without"), "--quiet"]) == 0
+    assert not (tmp_path / "without" / "provenance.csv").exists()
+
+
 def test_combination_numbers_are_ravel_multi_index(monkeypatch) -> None:
     """The CSV layout numbers each row's combination of labels of adjacent coded columns as
     ``np.ravel_multi_index(codes, dims, mode="wrap")`` does (missing, -1, last)."""

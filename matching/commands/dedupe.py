@@ -24,6 +24,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dealer-phone", action="append", default=[], help="the dealer's own phone (junk); repeatable")
     parser.add_argument("--dealer-domain", action="append", default=[], help="the dealer's email domain (junk); repeatable")
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
+    parser.add_argument("--provenance", action="store_true",
+                        help="also write provenance.csv: the record each golden value came from, and the rule")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (it is shown only when stderr is a terminal)")
 
 
@@ -68,11 +70,12 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.quiet and sys.stderr.isatty(),
             out=args.out,
             report=not args.no_report,
+            provenance=args.provenance,
         )
     except (OSError, ValueError) as exc:
         print(f"matching dedupe: {exc}", file=sys.stderr)
         return 1
-    paths = run_files(args.out, report=not args.no_report)
+    paths = run_files(args.out, report=not args.no_report, provenance=args.provenance)
     s = result.stats
     print(f"read {s['input_rows']:,} rows: {s['records']:,} records, {s['rejects']:,} rejects")
     print(f"{s['candidate_pairs']:,} candidate pairs; decisions: "

@@ -85,6 +85,7 @@ def dedupe(
     seed: int = 0,
     out: str | Path | None = None,
     report: bool = True,
+    provenance: bool = False,
 ) -> DedupeResult:
     """Find every group of records that are one customer and merge each into a golden record.
 
@@ -95,17 +96,19 @@ def dedupe(
     object) to score with instead of training. ``thresholds`` override the model's.
 
     With ``out`` (a folder, made if need be before any work), the run's files are written
-    there too, byte for byte as ``write_run(result, out, report=report)`` writes them, but
+    there too, byte for byte as ``write_run(result, out, report=report, provenance=provenance)``
+    writes them, but
     sooner: pairs.csv, the largest, is written while the golden records are built (on
     another thread, mostly outside Python's lock), the other files once they are.
-    ``report`` (with ``out`` only) says whether report.html is written. The timings are
+    ``report`` and ``provenance`` (with ``out`` only) say whether report.html and
+    provenance.csv are written (see :func:`write_run`). The timings are
     then wall-clock seconds of each stage in turn: ``golden`` includes what writing
     pairs.csv meanwhile takes from it, and ``write`` (last) is the time from the golden
     records to the last file, not the whole time spent writing.
     """
     if scorer not in SCORERS:
         raise ValueError(f"scorer must be one of {SCORERS}, not {scorer!r}")
-    writer = _RunWriter(out, report=report) if out is not None else None  # the folder, before the work
+    writer = _RunWriter(out, report=report, provenance=provenance) if out is not None else None  # the folder, first
     step = _Progress(progress)
     stats: dict[str, Any] = {"timings": {}}
     t = time.perf_counter()
@@ -583,22 +586,35 @@ RUN_FILES: dict[str, str] = {
 }
 
 
-def run_files(out_dir: str | Path, *, report: bool = True) -> dict[str, Path]:
+#: Files a run writes only when asked (``provenance=True``, ``--provenance``).
+OPTIONAL_RUN_FILES: dict[str, str] = {"provenance": "provenance.csv"}
+
+
+def run_files(out_dir: str | Path, *, report: bool = True, provenance: bool = False) -> dict[str, Path]:
     """The paths of the files a run writes into ``out_dir`` (what :func:`write_run`
-    returns), by key; without report.html unless ``report``."""
+    returns), by key; without report.html unless ``report``, with provenance.csv (last)
+    if ``provenance``."""
     out = Path(out_dir)
-    return {key: out / name for key, name in RUN_FILES.items() if report or key != "report"}
+    paths = {key: out / name for key, name in RUN_FILES.items() if report or key != "report"}
+    if provenance:
+        paths["provenance"] = out / OPTIONAL_RUN_FILES["provenance"]
+    return paths
 
 
-def write_run(result: DedupeResult, out_dir: str | Path, *, report: bool = True) -> dict[str, Path]:
+def write_run(
+    result: DedupeResult, out_dir: str | Path, *, report: bool = True, provenance: bool = False
+) -> dict[str, Path]:
     """Write a run's files: clusters.csv, pairs.csv, golden.jsonl, golden.csv, rejects.csv,
-    profiles.csv, model.json, summary.json and report.html. CSVs are spreadsheet-safe.
+    profiles.csv, model.json, summary.json and report.html (unless not ``report``), and
+    provenance.csv with ``provenance`` (``result.provenance``: the record each golden
+    value came from; millions of rows at scale, so not written by default). CSVs are
+    spreadsheet-safe.
 
     The time this takes is recorded in ``result.stats["timings"]["write"]`` (seconds,
     everything but summary.json itself, which is written last so that it shows it).
     ``dedupe(..., out=out_dir)`` writes the same files, sooner (see :func:`dedupe`).
     """
-    return _RunWriter(out_dir, report=report).finish(result)
+    return _RunWriter(out_dir, report=report, provenance=provenance).finish(result)
 
 
 class _RunWriter:
@@ -612,11 +628,11 @@ class _RunWriter:
     could be told from the host's noise, and raised the 1M peak by ~70 MB.)
     """
 
-    def __init__(self, out_dir: str | Path, *, report: bool = True) -> None:
+    def __init__(self, out_dir: str | Path, *, report: bool = True, provenance: bool = False) -> None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         self.report = report
-        self.paths = run_files(out, report=report)
+        self.paths = run_files(out, report=report, provenance=provenance)
         self._pool: ThreadPoolExecutor | None = None
         self._pairs_job: Future[None] | None = None
 
@@ -650,6 +666,8 @@ class _RunWriter:
             write_csv_safe(result.clusters, paths["clusters"])
             write_csv_safe(result.rejects, paths["rejects"])
             write_csv_safe(result.profiles, paths["profiles"])
+            if "provenance" in paths:
+                write_csv_safe(result.provenance, paths["provenance"])
             paths["model"].write_text(json.dumps(result.model, indent=2) + "\n", encoding="utf-8")
             for job in [*jobs, self._pairs_job]:
                 job.result()  # its error, if any, is raised here
@@ -698,4 +716,4 @@ def _write_and_release(frame: pd.DataFrame, path: Path) -> None:
     _release_memory()
 
 
-__all__ = ["dedupe", "write_run", "run_files", "RUN_FILES", "mask_value", "SCORERS", "STAGES", "MISSING"]
+__all__ = ["dedupe", "write_run", "run_files", "RUN_FILES", "OPTIONAL_RUN_FILES", "mask_value", "SCORERS", "STAGES", "MISSING"]
