@@ -311,8 +311,7 @@ class GoldenRecords:
       order; ``address`` values are the written parts joined by ", "; a name whose
       written form came from a better spelled record has ``<rule>+casing``. Rows are
       grouped by field, then by cluster; ``cluster_id``, ``field``, ``record_id`` and
-      ``rule`` are categoricals (millions of rows at 1M records), ``value`` pandas'
-      ``str`` (Arrow-backed: no Python string per joined address); the ``record_id``
+      ``rule`` are categoricals (millions of rows at 1M records); the ``record_id``
       categories are the record ids in sorted order, as ``records`` holds them (Arrow
       text stays Arrow text: a million ids are not turned into Python strings), and the
       ``cluster_id`` ones the cluster ids in sorted order.
@@ -1356,7 +1355,7 @@ class _Provenance:
         cluster_id = pd.Categorical.from_codes(
             _joined(cls), dtype=distinct_categories(self.ctx.cluster_ids)
         )
-        value = _provenance_values(values)
+        value = pd.Series(_joined(values), dtype=object, copy=False)
         record_id = pd.Categorical.from_codes(_joined(rows), dtype=self.ctx.record_categories)
         return pd.DataFrame(
             {
@@ -1368,30 +1367,6 @@ class _Provenance:
             },
             copy=False,  # no copy of millions of values into a block
         )
-
-
-def _provenance_values(parts: list[np.ndarray | pa.Array]) -> Any:
-    """The provenance values, end to end, as :data:`_STR` text: Arrow parts as they are
-    (the joined addresses: a million Python strings fewer), object parts converted one
-    at a time and let go; as objects when a value is not text Arrow can hold. ``parts``
-    is emptied."""
-    chunks: list[pa.Array] = []
-    try:
-        while parts:
-            part = parts[0]
-            if not isinstance(part, pa.Array):
-                part = pa.array(part, type=pa.large_string(), from_pandas=True)
-            elif part.type != pa.large_string():
-                part = part.cast(pa.large_string())
-            chunks.append(part)
-            del parts[0]  # its objects go now
-    except (pa.ArrowException, UnicodeError, TypeError, ValueError):
-        objects = [c.to_numpy(zero_copy_only=False) for c in chunks]
-        objects += [p.to_numpy(zero_copy_only=False) if isinstance(p, pa.Array) else p for p in parts]
-        parts.clear()
-        return pd.Series(_joined(objects), dtype=object, copy=False)
-    # Chunked: no copy of millions of values into one array.
-    return pd.array(pa.chunked_array(chunks, type=pa.large_string()), dtype=_STR)
 
 
 def distinct_categories(index: pd.Index) -> pd.CategoricalDtype:
@@ -1985,14 +1960,12 @@ def _short_text_keys(values: pd.Series) -> np.ndarray | None:
     return padded.view(">u8").ravel().astype(np.uint64)
 
 
-def _address_parts(
-    ctx: _Context, rows: np.ndarray
-) -> tuple[dict[str, np.ndarray | pa.Array], np.ndarray | pa.Array]:
+def _address_parts(ctx: _Context, rows: np.ndarray) -> tuple[dict[str, np.ndarray | pa.Array], np.ndarray]:
     """The written address parts at ``rows`` (trimmed, None or null where empty) and
-    each address as its parts joined by ", ". When every part is Arrow text, the parts
-    and the joined addresses are Arrow large_string arrays (no Python string per value),
-    read in row order (a take in order is several times faster than one in random
-    order) and joined by Arrow; else object arrays."""
+    each address as its parts joined by ", " (objects). When every part is Arrow text,
+    the parts are Arrow large_string arrays (no Python string per value), read in row
+    order (a take in order is several times faster than one in random order) and
+    joined by Arrow; else object arrays."""
     texts = {c: ctx.text(c) for c in ADDRESS_COLUMNS}
     if any(t is not None and t.arrow is None for t in texts.values()) or not len(rows):
         parts = {c: ctx.raw(c, rows) for c in ADDRESS_COLUMNS}
@@ -2023,8 +1996,16 @@ def _address_parts(
         return parts, np.full(len(rows), "", dtype=object)
     sep = pa.scalar(", ", pa.large_string())
     joined = pc.binary_join_element_wise(*arrays, sep, null_handling="skip")
+    # The parts' Arrow text goes before the joined text becomes a million Python strings.
     del arrays
-    return parts, joined.take(back_indices)
+    return parts, _unsorted(joined.to_numpy(zero_copy_only=False), order)
+
+
+def _unsorted(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``values[i]`` belongs at ``order[i]``: the array in original order."""
+    out = np.empty(len(values), dtype=object)
+    out[order] = values
+    return out
 
 
 def _joined_text(columns: list[np.ndarray], sep: str) -> np.ndarray:
