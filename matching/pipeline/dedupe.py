@@ -324,11 +324,10 @@ def _golden_inputs(prep: Any) -> tuple[dict[str, np.ndarray], dict[str, np.ndarr
 
     vins = ("vin_1", "vin_2", "vin_3")
     columns = [c for c in NORM_COLUMNS if c in prep.norm.columns]
-    emails = {*EMAIL_LABELS, *(f"{c}_folded" for c in EMAIL_LABELS)}
     codes: dict[str, np.ndarray] = {}
     uniques: dict[str, Any] = {}
     for column in columns:
-        if column in emails:
+        if column in EMAIL_LABELS:
             continue  # emails are compared by mailbox, not by these codes
         got = prep.codes(column)
         if got is not None and len(got[1]) < np.iinfo(np.int32).max:
@@ -338,7 +337,7 @@ def _golden_inputs(prep: Any) -> tuple[dict[str, np.ndarray], dict[str, np.ndarr
         if len({id(uniques.get(c)) for c in slots}) > 1 or any(c not in codes for c in slots):
             for c in slots:
                 codes.pop(c, None)
-    keep = {*PHONE_LABELS, *emails, *vins}
+    keep = {*PHONE_LABELS, *EMAIL_LABELS, *vins}
     values = {
         c: prep.norm[c].to_numpy(dtype=object, copy=True)
         for c in columns

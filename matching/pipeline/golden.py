@@ -174,9 +174,6 @@ _NAME_FIELDS = ("first_name", "middle_name", "last_name", "company")
 NORM_COLUMNS: tuple[str, ...] = (
     *_NAME_FIELDS, "customer_key", *PHONE_LABELS, *EMAIL_LABELS, "vin_1", "vin_2", "vin_3",
     "street", "unit", "postal_code", "city", "state",
-    # With match keys in the email columns (``norm_email_keys``): the normalized address
-    # where a provider rule folded it, None where the address is its key (optional).
-    *(f"{c}_folded" for c in EMAIL_LABELS),
 )
 
 #: Columns of :attr:`GoldenRecords.golden`, in order.
@@ -1823,14 +1820,10 @@ def _normalized_emails(
     without ``+`` or ``xn--``, and either no "gmail" / "googlemail" in it or
     ``name@gmail.com`` whose only dot is the domain's. Cells with text but no key are
     normalized again too.
-    When ``norm`` holds ``<column>_folded`` (the normalized address where a provider
-    rule folded it, None elsewhere, as :func:`~matching.pipeline.prepare.prepare` gives
-    it), the addresses are read from it and the keys instead: nothing is normalized again.
     Gives per column the normalized addresses and the keys (None where missing).
     """
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for column in EMAIL_LABELS:
-        folded = norm.pop(f"{column}_folded", None)
         if column not in records.columns:
             continue
         data = norm.get(column)
@@ -1841,13 +1834,6 @@ def _normalized_emails(
         )
         has_key = ~pd.isna(keys)
         keys = np.where(has_key, keys, None)
-        if folded is not None:
-            folded = folded if isinstance(folded, np.ndarray) else folded.to_numpy(dtype=object)
-            at = ~pd.isna(folded)
-            values = keys.copy()
-            values[at] = folded[at]
-            out[column] = (values, keys)
-            continue
         has_text = records[column].notna().to_numpy()
         redo = has_text & ~(has_key & _unfolded_cells(records[column]))
         values = keys.copy()

@@ -187,8 +187,7 @@ class Prepared:
 
     ``records`` keeps the raw canonical columns (text); ``norm`` holds, aligned by
     position 0..n-1: first_name, middle_name, last_name, suffix, company, phone_1/2
-    (E.164), email_1/2 (match keys: provider rules folded; ``email_1_folded``... the
-    normalized address where a rule folded it, None elsewhere), vin_1..3, street, unit, city,
+    (E.164), email_1/2 (match keys: provider rules folded), vin_1..3, street, unit, city,
     state, postal_code, zip5, country, customer_key, plus ``first_canon`` (nickname
     label), ``first_phon``/``last_phon`` (phonetic keys), ``address_key`` and its
     ``street_part`` alone (``"<house> <street word>"``, where the record has a ZIP), and the
@@ -248,13 +247,9 @@ def prepare(
         junk_values = emails._placeholder_flags(email_values, locals_, domains)
         # Match on the provider-folded key (gmail dots and +tags are one mailbox).
         key_values = coded["_email_match_key"].values
-        # The address itself where a provider rule folded it (None where it is its key):
-        # golden records keep addresses as written, without normalizing the export again.
-        folded_values = np.where(email_values != key_values, email_values, None)
     for col in EMAIL_COLUMNS:
         if col in coded:
             cols[f"{col}_junk"] = _flags(junk_values, coded[col].codes)
-            cols[f"{col}_folded"] = coded[col].with_values(folded_values)
             cols[col] = coded[col].with_values(key_values)
         else:
             cols[f"{col}_junk"] = np.zeros(n, dtype=bool)
