@@ -35,9 +35,8 @@ from matching.pipeline.result import DedupeResult
 from matching.pipeline.scoring import MATCH, NON_MATCH, POSSIBLE, VETOES
 
 DECISIONS = (MATCH, POSSIBLE, NON_MATCH)
-COLORS = {MATCH: "#2e7d32", POSSIBLE: "#f0a500", NON_MATCH: "#a0a4a8"}
-BLUE, RED, GREEN, INK, MUTED = "#3d6fb6", "#c0392b", "#2e7d32", "#1f2328", "#6a737d"
-AMBER = "#f0a500"
+BLUE, RED, GREEN, INK, MUTED, AMBER = "#3d6fb6", "#c0392b", "#2e7d32", "#1f2328", "#6a737d", "#f0a500"
+COLORS = {MATCH: GREEN, POSSIBLE: AMBER, NON_MATCH: "#a0a4a8"}
 SAMPLES_PER_GROUP = 5
 TOP_PROFILES = 20
 TOP_CLUSTERS = 10
@@ -233,7 +232,7 @@ def _weights_section(result: DedupeResult, model: dict[str, Any]) -> str:
     )
 
 
-def _clusters_section(result: DedupeResult, sizes: pd.Series, stats: dict[str, Any] | None = None) -> str:
+def _clusters_section(result: DedupeResult, sizes: pd.Series, stats: dict[str, Any]) -> str:
     counts = sizes.value_counts()
     labels = [str(i) for i in range(1, 10)] + ["10+"]
     values = [int(counts.get(i, 0)) for i in range(1, 10)] + [int(counts[counts.index >= 10].sum())]
@@ -266,7 +265,7 @@ def _clusters_section(result: DedupeResult, sizes: pd.Series, stats: dict[str, A
         f'<div class="card"><h3>Cluster sizes</h3>{chart}</div>'
         f'<div class="card"><h3>Largest clusters</h3>{table}'
         '<p class="note">Phones and emails are masked.</p></div>'
-        + _golden_checks((stats or {}).get("golden_issues"))
+        + _golden_checks(stats.get("golden_issues"))
         + "</section>"
     )
 

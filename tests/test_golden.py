@@ -900,25 +900,27 @@ TEXT = st.text(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.lists(
-        st.fixed_dictionaries(
-            {
-                "cluster": st.sampled_from(["c1", "c2", "c3"]),
-                "customer_key": TEXT,
-                "company": TEXT,
-                "last_name": TEXT,
-                "address_line1": TEXT,
-                "address_line2": TEXT,
-                "city": TEXT,
-                "phone_1": st.sampled_from(PHONES),
-                "email_1": st.sampled_from(MAILS),
-                "vin_1": st.sampled_from(VINS),
-            }
-        ),
+def text_rows(**fields: Any) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """1 to 8 records of ``fields`` in clusters c1..c3."""
+    return st.lists(
+        st.fixed_dictionaries({"cluster": st.sampled_from(["c1", "c2", "c3"]), **fields}),
         min_size=1,
         max_size=8,
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text_rows(
+        customer_key=TEXT,
+        company=TEXT,
+        last_name=TEXT,
+        address_line1=TEXT,
+        address_line2=TEXT,
+        city=TEXT,
+        phone_1=st.sampled_from(PHONES),
+        email_1=st.sampled_from(MAILS),
+        vin_1=st.sampled_from(VINS),
     )
 )
 def test_json_lines_escape_as_json_dumps_does(rows: list[dict[str, Any]]) -> None:
@@ -1102,21 +1104,14 @@ def test_short_ids_sort_as_text() -> None:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.lists(
-        st.fixed_dictionaries(
-            {
-                "cluster": st.sampled_from(["c1", "c2", "c3"]),
-                "customer_key": TEXT,
-                "first_name": TEXT,
-                "last_name": TEXT,
-                "address_line1": TEXT,
-                "city": TEXT,
-                "postal_code": TEXT,
-                "phone_1": st.sampled_from(PHONES),
-            }
-        ),
-        min_size=1,
-        max_size=8,
+    text_rows(
+        customer_key=TEXT,
+        first_name=TEXT,
+        last_name=TEXT,
+        address_line1=TEXT,
+        city=TEXT,
+        postal_code=TEXT,
+        phone_1=st.sampled_from(PHONES),
     )
 )
 def test_golden_text_is_pandas_str_whether_the_records_are_objects_or_arrow(

@@ -96,10 +96,10 @@ def dedupe(
     object) to score with instead of training. ``thresholds`` override the model's.
 
     With ``out`` (a folder, made if need be before any work), the run's files are written
-    there too, byte for byte as ``write_run(result, out, report=report, provenance=provenance)``
-    writes them, but
-    sooner: pairs.csv, the largest, is written while the golden records are built (on
-    another thread, mostly outside Python's lock), the other files once they are.
+    there too, byte for byte as ``write_run(result, out, report=report,
+    provenance=provenance)`` writes them, but sooner: pairs.csv, the largest, is written
+    while the golden records are built (on another thread, mostly outside Python's
+    lock), the other files once they are.
     ``report`` and ``provenance`` (with ``out`` only) say whether report.html and
     provenance.csv are written (see :func:`write_run`). The timings are
     then wall-clock seconds of each stage in turn: ``golden`` includes what writing

@@ -528,20 +528,12 @@ class _RawText:
         Arrow-backed text. Gathered without a Python string per value."""
         if self.arrow is None:
             return None
-        missing = rows < 0
-        if self.codes is not None:
-            codes = self.codes[np.where(missing, 0, rows)] if len(self.codes) else np.zeros(len(rows), np.int64)
-            codes = np.where(missing, -1, codes)
-            taken = self.dictionary.take(pa.array(codes, mask=codes < 0))
-        else:
-            present = np.flatnonzero(~missing)
-            order = np.argsort(rows[present], kind="stable")
-            # Taken in row order (several times faster than a random take), then put
-            # back in place by a second take.
-            in_order = _blank_as_null(pc.utf8_trim_whitespace(self.arrow.take(pa.array(rows[present][order]))))
-            at = np.full(len(rows), -1, dtype=np.int64)
-            at[present[order]] = np.arange(len(present))
-            taken = in_order.combine_chunks().take(pa.array(at, mask=at < 0))
+        present = np.flatnonzero(rows >= 0)
+        if self.codes is None:  # read in row order (see arrow_at), then put back in place
+            present = present[np.argsort(rows[present], kind="stable")]
+        at = np.full(len(rows), -1, dtype=np.int64)
+        at[present] = np.arange(len(present))
+        taken = self.arrow_at(rows[present]).take(pa.array(at, mask=at < 0))
         return taken if taken.type == pa.large_string() else taken.cast(pa.large_string())
 
     def per_value(self, rows: np.ndarray, func: Any) -> np.ndarray:

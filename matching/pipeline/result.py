@@ -29,10 +29,10 @@ class DedupeResult:
       their few values (sorted), and the levels' the level labels.
     - ``golden``: one merged customer per cluster (``cluster_id`` first, canonical columns,
       ``record_count``, ``source_record_ids``); its text columns are pandas' ``str``
-      (Arrow-backed, missing = NaN), as the records read from a file; ``golden_json``: the same in the myKaarma
-      request shape (a sequence of dicts: a :class:`~matching.pipeline.golden.GoldenJson`
-      that builds each dict on access, or a list); ``provenance``: ``cluster_id, field,
-      value, record_id, rule`` (all but ``value`` categoricals; see
+      (Arrow-backed, missing = NaN), as the records read from a file; ``golden_json``:
+      the same in the myKaarma request shape (a sequence of dicts: a
+      :class:`~matching.pipeline.golden.GoldenJson` that builds each dict on access, or
+      a list); ``provenance``: ``cluster_id, field, value, record_id, rule`` (all but ``value`` categoricals; see
       :class:`~matching.pipeline.golden.GoldenRecords`).
     - ``rejects``: ``line, record_id, reason, raw`` for input rows that could not be read.
     - ``model``: the trained scoring model as a JSON-able dict (``version``, comparisons with
