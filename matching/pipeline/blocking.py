@@ -21,7 +21,9 @@ arrays, about 50 times slower than sorting them).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,6 +105,9 @@ class _ColumnCodes:
 
     def __init__(self, prep: Prepared, rules: tuple[BlockingRule, ...] = ()) -> None:
         self.prep = prep
+        # Rules run on two threads (see :func:`candidates`): one builds a column's codes
+        # while the other waits for them, never both.
+        self._lock = threading.RLock()
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         # How many of ``rules`` still read each column: its codes are dropped after the last.
         self._uses: dict[str, int] = {}
@@ -112,6 +117,10 @@ class _ColumnCodes:
 
     def done(self, rule: BlockingRule) -> None:
         """``rule`` has read its columns."""
+        with self._lock:
+            self._done(rule)
+
+    def _done(self, rule: BlockingRule) -> None:
         for col in rule.slots + rule.columns:
             if col in self._uses:
                 self._uses[col] -= 1
@@ -120,6 +129,10 @@ class _ColumnCodes:
 
     def __call__(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         """(int64 codes, -1 where missing; the distinct values they index)."""
+        with self._lock:
+            return self._codes(col)
+
+    def _codes(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         if col not in self._cache:
             kept = self.prep.codes(col)
             if kept is None:
@@ -161,6 +174,8 @@ class _Groups:
 
 
 _LIMIT = 1 << 62
+#: Files at least this long find candidates two rules at a time (see :func:`candidates`).
+_THREAD_MIN_RECORDS = 50_000
 
 
 def _dense(codes: np.ndarray) -> tuple[np.ndarray, int]:
@@ -328,29 +343,39 @@ def candidates(prep: Prepared, rules: tuple[BlockingRule, ...] = DEFAULT_RULES) 
     if len(rules) > 62:
         raise ValueError("at most 62 blocking rules")
     column_codes = _ColumnCodes(prep, rules)
-    keys, too_common, estimated = [], [], {}
     # A pair is the key ``a << bits | b``; each carries its rule's index in 6 more low
     # bits, so that one sort of plain integers gives the union (while that fits in 63
     # bits: n up to 2**28).
     bits = _bits(n)
     packed = 2 * bits + 6 <= 63
-    for i, rule in enumerate(rules):
+
+    def one_rule(i: int) -> tuple[np.ndarray, pd.DataFrame | None]:
+        rule = rules[i]
         g = _groups(rule, prep, column_codes)
         column_codes.done(rule)
         key = _pair_keys(g, rule.max_group, bits)
-        estimated[rule.name] = len(key)
         if packed:
             key *= 64
             key += i
-        keys.append(key)
-        big = _too_common(rule, g)
-        if big is not None:
-            too_common.append(big)
-        del g
+            # Sorted here, on this rule's thread (numpy sorts outside the GIL): the union
+            # below then merges sorted runs.
+            key.sort()
+        return key, _too_common(rule, g)
+
+    # Two rules at a time on a large file: most of a rule's work is numpy sorting and
+    # gathering, which runs outside the GIL, so two cores share it.
+    workers = 2 if n >= _THREAD_MIN_RECORDS else 1
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="matching-block") as pool:
+        found = list(pool.map(one_rule, range(len(rules))))
+    keys = [k for k, _ in found]
+    too_common = [big for _, big in found if big is not None]
+    estimated = {rule.name: len(k) for rule, k in zip(rules, keys, strict=True)}
+    del found  # ``keys`` alone holds the pairs now, and goes once they are concatenated
     if packed:
         key = np.concatenate(keys) if keys else np.empty(0, dtype=np.int64)
         del keys
-        key.sort()
+        # Timsort finds the rules' sorted runs and merges them.
+        key.sort(kind="stable")
         mask = np.bitwise_and(key, 63)
         np.left_shift(1, mask, out=mask)
         key >>= 6
