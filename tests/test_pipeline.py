@@ -652,10 +652,15 @@ def _crowded_sample() -> pd.DataFrame:
     return pd.concat([df, copies], ignore_index=True)
 
 
+@pytest.mark.parametrize("threaded", [False, True], ids=["one_thread", "two_threads"])
 @pytest.mark.parametrize("make", [lambda: _sample(2000), _crowded_sample])
-def test_candidates_equal_reference(make) -> None:
+def test_candidates_equal_reference(make, threaded: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matching.pipeline import blocking
     from matching.pipeline.blocking import DEFAULT_RULES, BlockingRule
     from matching.pipeline.prepare import Prepared
+
+    # Large files run two rules at a time; these small ones do too when the bar is 0.
+    monkeypatch.setattr(blocking, "_THREAD_MIN_RECORDS", 0 if threaded else 10**9)
 
     rules = DEFAULT_RULES + (
         BlockingRule("names_and_street", columns=("first_name", "middle_name", "last_name", "street")),
