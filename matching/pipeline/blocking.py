@@ -107,7 +107,7 @@ class _ColumnCodes:
         self.prep = prep
         # Rules run on two threads (see :func:`candidates`): one builds a column's codes
         # while the other waits for them, never both.
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         # How many of ``rules`` still read each column: its codes are dropped after the last.
         self._uses: dict[str, int] = {}
@@ -118,28 +118,22 @@ class _ColumnCodes:
     def done(self, rule: BlockingRule) -> None:
         """``rule`` has read its columns."""
         with self._lock:
-            self._done(rule)
-
-    def _done(self, rule: BlockingRule) -> None:
-        for col in rule.slots + rule.columns:
-            if col in self._uses:
-                self._uses[col] -= 1
-                if self._uses[col] <= 0:
-                    self._cache.pop(col, None)
+            for col in rule.slots + rule.columns:
+                if col in self._uses:
+                    self._uses[col] -= 1
+                    if self._uses[col] <= 0:
+                        self._cache.pop(col, None)
 
     def __call__(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         """(int64 codes, -1 where missing; the distinct values they index)."""
         with self._lock:
-            return self._codes(col)
-
-    def _codes(self, col: str) -> tuple[np.ndarray, np.ndarray]:
-        if col not in self._cache:
-            kept = self.prep.codes(col)
-            if kept is None:
-                codes, uniques = pd.factorize(self.prep.norm[col], use_na_sentinel=True)
-                kept = (codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object))
-            self._cache[col] = kept
-        return self._cache[col]
+            if col not in self._cache:
+                kept = self.prep.codes(col)
+                if kept is None:
+                    codes, uniques = pd.factorize(self.prep.norm[col], use_na_sentinel=True)
+                    kept = (codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object))
+                self._cache[col] = kept
+            return self._cache[col]
 
     def slots(self, cols: tuple[str, ...]) -> tuple[list[np.ndarray], np.ndarray]:
         """Codes of several columns into one set of distinct values."""
@@ -364,9 +358,11 @@ def candidates(prep: Prepared, rules: tuple[BlockingRule, ...] = DEFAULT_RULES) 
 
     # Two rules at a time on a large file: most of a rule's work is numpy sorting and
     # gathering, which runs outside the GIL, so two cores share it.
-    workers = 2 if n >= _THREAD_MIN_RECORDS else 1
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="matching-block") as pool:
-        found = list(pool.map(one_rule, range(len(rules))))
+    if n >= _THREAD_MIN_RECORDS:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="matching-block") as pool:
+            found = list(pool.map(one_rule, range(len(rules))))
+    else:  # a thread costs more than it saves on a small file
+        found = [one_rule(i) for i in range(len(rules))]
     keys = [k for k, _ in found]
     too_common = [big for _, big in found if big is not None]
     estimated = {rule.name: len(k) for rule, k in zip(rules, keys, strict=True)}
