@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from matching.evaluate import evaluate
-from matching.pipeline.blocking import _group_pairs, candidates, estimate_pairs
+from matching.pipeline.blocking import DEFAULT_RULES, _group_pairs, candidates, estimate_pairs
 from matching.pipeline.cluster import cluster
 from matching.pipeline.compare import COMPARISONS, compare, generation_marked, name_levels
 from matching.pipeline.prepare import prepare
@@ -82,6 +82,28 @@ def test_placeholder_values_are_kept_from_exploding_pairs() -> None:
     assert len(cands) == 0
     assert "email" in set(cands.too_common["rule"])
     assert int(cands.too_common["records"].max()) == 120
+
+
+def test_name_only_keys_pair_a_rare_name_across_the_file_but_not_a_common_one() -> None:
+    """The sound of both names, whatever the ZIP, pairs the records of a name few share;
+    a name shared by more than the rule's cap is reported, not paired (its records share
+    nothing else, and its pairs grow with the square of its size)."""
+    rule = next(r for r in DEFAULT_RULES if r.name == "phonetic_names")
+    rare = [_rec(record_id=f"A{i}", first_name="Thaddeus", last_name="Quimby", postal_code=f"{10001 + 7 * i}")
+            for i in range(rule.max_group)]
+    common = [_rec(record_id=f"B{i}", first_name="John", last_name="Smith", postal_code=f"{20001 + 7 * i}")
+              for i in range(rule.max_group + 1)]
+    prep = prepare(pd.DataFrame(rare + common))
+    cands = candidates(prep)
+    bit = 1 << cands.rule_names.index("phonetic_names")
+    found = {(prep.record_ids[a], prep.record_ids[b]) for a, b, r in zip(cands.a, cands.b, cands.rules, strict=True)
+             if r & bit}
+    assert found == {(f"A{i}", f"A{j}") for i in range(rule.max_group) for j in range(i + 1, rule.max_group)}
+    skipped = cands.too_common[cands.too_common["rule"] == "phonetic_names"]
+    assert skipped["records"].tolist() == [rule.max_group + 1]
+    # The caps of the name-only keys are below the default for shared values.
+    caps = {r.name: r.max_group for r in DEFAULT_RULES}
+    assert max(caps["surname_zip"], caps["name_city"], caps["phonetic_names"]) < caps["phone"]
 
 
 # --------------------------------------------------------------------------- comparisons
