@@ -978,6 +978,36 @@ def test_codes_and_released_columns_give_the_same_golden_records(
     same_result(lean, full)
 
 
+@pytest.mark.parametrize("fields", [{}, dict.fromkeys(RULE_FIELDS, "longest"), dict.fromkeys(RULE_FIELDS, "most_frequent")])
+def test_vehicles_and_addresses_on_a_second_thread_give_the_same_golden_records(
+    sample: Any, fields: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large file builds vehicles and addresses on a second thread (here: any file, the
+    threshold lowered to 0); the results are those of one thread, in the same order."""
+    import matching.pipeline.golden as golden_module
+    from matching.pipeline.dedupe import _golden_inputs
+
+    records, clusters, _ = sample
+    prep, ordered = _prepared(records, clusters)
+    rules = SurvivorshipRules(fields=fields)
+    results = {}
+    for threshold in (10**9, 0):
+        monkeypatch.setattr(golden_module, "_THREAD_MIN_RECORDS", threshold)
+        values, codes = _golden_inputs(prep)
+        results[threshold] = golden_records(prep.records, ordered, norm=values, rules=rules, norm_codes=codes,
+                                            norm_email_keys=True, release_norm=True)
+        assert not values and not codes  # every column let go, on either thread
+    one, two = results[10**9], results[0]
+    same_result(two, one)
+    # Same order too: the golden frame's columns, and provenance row by row.
+    assert list(two.golden.columns) == list(one.golden.columns)
+    pd.testing.assert_frame_equal(two.provenance, one.provenance)
+    assert set(two.stats["seconds"]) == set(one.stats["seconds"])
+    # Provenance comes field by field, in the order the steps run on one thread.
+    order = ["first_name", "middle_name", "last_name", "company", "customer_key", "phone", "email", "vin", "address"]
+    assert list(dict.fromkeys(two.provenance["field"].astype(str))) == order
+
+
 FOLDING = st.builds(
     "{}{}{}@{}{}".format,
     st.sampled_from(["", " ", "<", "John <", '"']),

@@ -88,6 +88,7 @@ import re
 import time
 import types
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal, TextIO, get_args, overload
 
@@ -1493,13 +1494,73 @@ def _golden_records(
     # keeps it otherwise, and it adds up to the peak of the steps that follow.
     release_memory()
     clock.lap("prepare")
-    n_cl = ctx.n_clusters
     prov = _Provenance(ctx)
     out: dict[str, np.ndarray] = {}
     # The golden frame's text where the source is Arrow text: gathered by Arrow, so the
     # frame holds it without a conversion of hundreds of thousands of Python strings.
     texts: dict[str, pa.Array] = {}
+    entries: dict[str, _Entries] = {}
+    # Vehicles and addresses on a second thread while this one does names and contacts,
+    # on a large file: the fields read their own columns, and much of each step is
+    # Arrow's and numpy's work, outside Python's lock. Each side collects its own results,
+    # joined below in the order one thread makes them (the outputs are the same).
+    side = _Side(ctx)
+    threaded = len(ctx.cluster) >= _THREAD_MIN_RECORDS
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching-golden") if threaded else None
+    try:
+        job = pool.submit(side.run, rules.rule_for("address")) if pool is not None else None
+        _names_step(ctx, rules, out, texts, prov)
+        release_memory()
+        clock.lap("names_and_key")
+        _contacts_step(ctx, rules, out, entries, prov, dealer_phones, dealer_domains)
+        release_memory()
+        clock.lap("phones_and_emails")
+        if job is None:
+            side.run(rules.rule_for("address"))
+        else:
+            job.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    clock.lap("vins_and_addresses")  # on a second thread: the time waited for them
+    out.update(side.out)
+    texts.update(side.texts)
+    entries.update(side.entries)
+    prov.parts.extend(side.prov.parts)
+    del side
+    ctx.release_text()
+    release_memory()
+    golden = _golden_frame(ctx, out, texts)
+    release_memory()
+    clock.lap("golden")
+    golden_json = _golden_json(out, entries, texts)
+    del texts
+    clock.lap("golden_json")
+    issues = _issues(golden_json, ctx.cluster_ids) if validate else _no_issues()
+    release_memory()
+    clock.lap("validate")
+    provenance = prov.frame()
+    clock.lap("provenance")
+    return GoldenRecords(
+        golden=golden,
+        golden_json=golden_json,
+        golden_cluster_ids=ctx.cluster_ids.tolist(),
+        provenance=provenance,
+        issues=issues,
+        stats={"records": len(ctx.cluster), "clusters": ctx.n_clusters, "seconds": clock.seconds},
+    )
 
+
+#: Files at least this long build vehicles and addresses on a second thread.
+_THREAD_MIN_RECORDS = 50_000
+
+
+def _names_step(
+    ctx: _Context, rules: SurvivorshipRules, out: dict[str, np.ndarray], texts: dict[str, pa.Array],
+    prov: _Provenance,
+) -> None:
+    """The name fields and the customer key: one value each per cluster."""
+    n_cl = ctx.n_clusters
     for column in (*_NAME_FIELDS, "customer_key"):
         chosen = _single_field(ctx, column, rules.rule_for(column), spelling=column in _NAME_FIELDS)
         has = np.flatnonzero(chosen.row >= 0)
@@ -1511,11 +1572,14 @@ def _golden_records(
         prov.add(column, has, values, chosen.row[has], chosen.label[has])
         ctx.release(column)
     ctx.release_text(*_NAME_FIELDS, "customer_key")
-    del chosen, has, values, text
-    release_memory()
-    clock.lap("names_and_key")
 
-    entries: dict[str, _Entries] = {}
+
+def _contacts_step(
+    ctx: _Context, rules: SurvivorshipRules, out: dict[str, np.ndarray], entries: dict[str, _Entries],
+    prov: _Provenance, dealer_phones: Iterable[str] | str, dealer_domains: Iterable[str] | str,
+) -> None:
+    """Phones and emails: the union of each cluster's, the preferred first."""
+    n_cl = ctx.n_clusters
     phone_cand = _phone_candidates(ctx, dealer_phones)
     email_cand = _email_candidates(ctx, dealer_domains)
     # The candidates hold the values and keys now: the normalized columns can go.
@@ -1539,70 +1603,66 @@ def _golden_records(
             at = u.pos == k - 1
             out[f"{name}_{k}"] = _spread(n_cl, u.cl[at], values[at])
         entries[name] = _Entries(u.start, {"value": values, "slot": cand.slot[u.idx]})
-    # Each step's candidates go when it ends: the last steps are where memory peaks.
-    del phone_cand, email_cand, cand, u, values, length
-    release_memory()
-    clock.lap("phones_and_emails")
-    vin_cand = _vin_candidates(ctx)
-    ctx.release("vin_1", "vin_2", "vin_3")
-    vin_u = _union(vin_cand, ctx, "most_recent")
-    vins = vin_cand.values[vin_u.idx]
-    prov.add("vin", vin_u.cl, vins, vin_cand.rows[vin_u.idx], "union")
-    for k in (1, 2, 3):
-        at = vin_u.pos == k - 1
-        out[f"vin_{k}"] = _spread(n_cl, vin_u.cl[at], vins[at])
-    entries["vehicle"] = _Entries(vin_u.start, {"vin": vins})
-    del vin_cand, vin_u, vins
-    release_memory()
-    clock.lap("vins")
-    addr_cand = _address_candidates(ctx)
-    ctx.release("street", "unit", "postal_code", "city", "state")  # in the keys now
-    addr_rule = rules.rule_for("address")
-    addr_len = None
-    if addr_rule == "longest":
-        addr_len = np.zeros(len(addr_cand.rows), dtype=np.int64)
+
+
+class _Side:
+    """Vehicles and addresses, with results of their own (see :func:`_golden_records`)."""
+
+    def __init__(self, ctx: _Context) -> None:
+        self.ctx = ctx
+        self.out: dict[str, np.ndarray] = {}
+        self.texts: dict[str, pa.Array] = {}
+        self.entries: dict[str, _Entries] = {}
+        self.prov = _Provenance(ctx)
+
+    def run(self, addr_rule: Rule) -> None:
+        """Both steps, each giving back the memory it freed when it ends."""
+        self.vehicles()
+        release_memory()
+        self.addresses(addr_rule)
+        release_memory()
+
+    def vehicles(self) -> None:
+        """The union of each cluster's VINs, the most recent first."""
+        ctx = self.ctx
+        vin_cand = _vin_candidates(ctx)
+        ctx.release("vin_1", "vin_2", "vin_3")
+        vin_u = _union(vin_cand, ctx, "most_recent")
+        vins = vin_cand.values[vin_u.idx]
+        self.prov.add("vin", vin_u.cl, vins, vin_cand.rows[vin_u.idx], "union")
+        for k in (1, 2, 3):
+            at = vin_u.pos == k - 1
+            self.out[f"vin_{k}"] = _spread(ctx.n_clusters, vin_u.cl[at], vins[at])
+        self.entries["vehicle"] = _Entries(vin_u.start, {"vin": vins})
+
+    def addresses(self, addr_rule: Rule) -> None:
+        """The union of each cluster's addresses, the preferred one (by ``addr_rule``) first."""
+        ctx = self.ctx
+        addr_cand = _address_candidates(ctx)
+        ctx.release("street", "unit", "postal_code", "city", "state")  # in the keys now
+        addr_len = None
+        if addr_rule == "longest":
+            addr_len = np.zeros(len(addr_cand.rows), dtype=np.int64)
+            for c in ADDRESS_COLUMNS:
+                addr_len += ctx.raw_length(c, addr_cand.rows)
+        addr_u = _union(addr_cand, ctx, addr_rule, addr_len)
+        addr_rows = addr_cand.rows[addr_u.idx]
+        del addr_cand, addr_len
+        addr_raw, addr_text = _address_parts(ctx, addr_rows)
+        primary = addr_u.pos == 0
+        first = np.full(ctx.n_clusters, -1, dtype=np.int64)  # each cluster's preferred address entry
+        first[addr_u.cl[primary]] = np.flatnonzero(primary)
         for c in ADDRESS_COLUMNS:
-            addr_len += ctx.raw_length(c, addr_cand.rows)
-    addr_u = _union(addr_cand, ctx, addr_rule, addr_len)
-    addr_rows = addr_cand.rows[addr_u.idx]
-    del addr_cand, addr_len
-    addr_raw, addr_text = _address_parts(ctx, addr_rows)
-    primary = addr_u.pos == 0
-    first = np.full(n_cl, -1, dtype=np.int64)  # each cluster's preferred address entry
-    first[addr_u.cl[primary]] = np.flatnonzero(primary)
-    for c in ADDRESS_COLUMNS:
-        part = addr_raw[c]
-        if isinstance(part, pa.Array):
-            texts[c] = part.take(pa.array(first, mask=first < 0))
-        else:
-            out[c] = _spread(n_cl, addr_u.cl[primary], part[primary])
-    prov.add_union("address", addr_u, addr_text, addr_rows, addr_rule)
-    entries["address"] = _Entries(
-        addr_u.start, {k: addr_raw[c] for k, c in zip(_ADDRESS_KEYS, ADDRESS_COLUMNS, strict=True)}
-    )
-    ctx.release_text()
-    del addr_u, addr_rows, addr_raw, addr_text, primary, first, part
-    release_memory()
-    clock.lap("addresses")
-    golden = _golden_frame(ctx, out, texts)
-    release_memory()
-    clock.lap("golden")
-    golden_json = _golden_json(out, entries, texts)
-    del texts
-    clock.lap("golden_json")
-    issues = _issues(golden_json, ctx.cluster_ids) if validate else _no_issues()
-    release_memory()
-    clock.lap("validate")
-    provenance = prov.frame()
-    clock.lap("provenance")
-    return GoldenRecords(
-        golden=golden,
-        golden_json=golden_json,
-        golden_cluster_ids=ctx.cluster_ids.tolist(),
-        provenance=provenance,
-        issues=issues,
-        stats={"records": len(ctx.cluster), "clusters": ctx.n_clusters, "seconds": clock.seconds},
-    )
+            part = addr_raw[c]
+            if isinstance(part, pa.Array):
+                self.texts[c] = part.take(pa.array(first, mask=first < 0))
+            else:
+                self.out[c] = _spread(ctx.n_clusters, addr_u.cl[primary], part[primary])
+        self.prov.add_union("address", addr_u, addr_text, addr_rows, addr_rule)
+        self.entries["address"] = _Entries(
+            addr_u.start, {k: addr_raw[c] for k, c in zip(_ADDRESS_KEYS, ADDRESS_COLUMNS, strict=True)}
+        )
+        ctx.release_text(*ADDRESS_COLUMNS)
 
 
 def release_memory() -> None:
