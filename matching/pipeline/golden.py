@@ -1494,40 +1494,29 @@ def _golden_records(
     # keeps it otherwise, and it adds up to the peak of the steps that follow.
     release_memory()
     clock.lap("prepare")
-    prov = _Provenance(ctx)
-    out: dict[str, np.ndarray] = {}
-    # The golden frame's text where the source is Arrow text: gathered by Arrow, so the
-    # frame holds it without a conversion of hundreds of thousands of Python strings.
-    texts: dict[str, pa.Array] = {}
-    entries: dict[str, _Entries] = {}
+    made = _Made(ctx)
     # Vehicles and addresses on a second thread while this one does names and contacts,
     # on a large file: the fields read their own columns, and much of each step is
-    # Arrow's and numpy's work, outside Python's lock. Each side collects its own results,
-    # joined below in the order one thread makes them (the outputs are the same).
-    side = _Side(ctx)
-    threaded = len(ctx.cluster) >= _THREAD_MIN_RECORDS
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching-golden") if threaded else None
+    # Arrow's and numpy's work, outside Python's lock. Each side collects what it makes,
+    # joined below in the order one thread makes it (the outputs are the same).
+    addr_rule = rules.rule_for("address")
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching-golden") \
+        if len(ctx.cluster) >= _THREAD_MIN_RECORDS else None
     try:
-        job = pool.submit(side.run, rules.rule_for("address")) if pool is not None else None
-        _names_step(ctx, rules, out, texts, prov)
+        side = pool.submit(_vehicles_and_addresses, ctx, addr_rule) if pool is not None else None
+        _names_step(ctx, rules, made)
         release_memory()
         clock.lap("names_and_key")
-        _contacts_step(ctx, rules, out, entries, prov, dealer_phones, dealer_domains)
+        _contacts_step(ctx, rules, made, dealer_phones, dealer_domains)
         release_memory()
         clock.lap("phones_and_emails")
-        if job is None:
-            side.run(rules.rule_for("address"))
-        else:
-            job.result()
+        made.join(side.result() if side is not None else _vehicles_and_addresses(ctx, addr_rule))
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
     clock.lap("vins_and_addresses")  # on a second thread: the time waited for them
-    out.update(side.out)
-    texts.update(side.texts)
-    entries.update(side.entries)
-    prov.parts.extend(side.prov.parts)
-    del side
+    out, texts, entries, prov = made.out, made.texts, made.entries, made.prov
+    del made, side
     ctx.release_text()
     release_memory()
     golden = _golden_frame(ctx, out, texts)
@@ -1555,12 +1544,30 @@ def _golden_records(
 _THREAD_MIN_RECORDS = 50_000
 
 
-def _names_step(
-    ctx: _Context, rules: SurvivorshipRules, out: dict[str, np.ndarray], texts: dict[str, pa.Array],
-    prov: _Provenance,
-) -> None:
+class _Made:
+    """What the steps of golden records make: golden columns (``out``), Arrow text
+    columns (``texts``), each union's entries, and the provenance."""
+
+    def __init__(self, ctx: _Context) -> None:
+        self.out: dict[str, np.ndarray] = {}
+        # The golden frame's text where the source is Arrow text: gathered by Arrow, so the
+        # frame holds it without a conversion of hundreds of thousands of Python strings.
+        self.texts: dict[str, pa.Array] = {}
+        self.entries: dict[str, _Entries] = {}
+        self.prov = _Provenance(ctx)
+
+    def join(self, later: _Made) -> None:
+        """Append what ``later`` made, as if this one's steps had made it after its own."""
+        self.out.update(later.out)
+        self.texts.update(later.texts)
+        self.entries.update(later.entries)
+        self.prov.parts.extend(later.prov.parts)
+
+
+def _names_step(ctx: _Context, rules: SurvivorshipRules, made: _Made) -> None:
     """The name fields and the customer key: one value each per cluster."""
     n_cl = ctx.n_clusters
+    out, texts, prov = made.out, made.texts, made.prov
     for column in (*_NAME_FIELDS, "customer_key"):
         chosen = _single_field(ctx, column, rules.rule_for(column), spelling=column in _NAME_FIELDS)
         has = np.flatnonzero(chosen.row >= 0)
@@ -1575,11 +1582,12 @@ def _names_step(
 
 
 def _contacts_step(
-    ctx: _Context, rules: SurvivorshipRules, out: dict[str, np.ndarray], entries: dict[str, _Entries],
-    prov: _Provenance, dealer_phones: Iterable[str] | str, dealer_domains: Iterable[str] | str,
+    ctx: _Context, rules: SurvivorshipRules, made: _Made,
+    dealer_phones: Iterable[str] | str, dealer_domains: Iterable[str] | str,
 ) -> None:
     """Phones and emails: the union of each cluster's, the preferred first."""
     n_cl = ctx.n_clusters
+    out, entries, prov = made.out, made.entries, made.prov
     phone_cand = _phone_candidates(ctx, dealer_phones)
     email_cand = _email_candidates(ctx, dealer_domains)
     # The candidates hold the values and keys now: the normalized columns can go.
@@ -1605,64 +1613,57 @@ def _contacts_step(
         entries[name] = _Entries(u.start, {"value": values, "slot": cand.slot[u.idx]})
 
 
-class _Side:
-    """Vehicles and addresses, with results of their own (see :func:`_golden_records`)."""
+def _vehicles_and_addresses(ctx: _Context, addr_rule: Rule) -> _Made:
+    """Both steps, into a :class:`_Made` of their own, each giving back the memory it
+    freed when it ends."""
+    made = _Made(ctx)
+    _vehicles_step(ctx, made)
+    release_memory()
+    _addresses_step(ctx, addr_rule, made)
+    release_memory()
+    return made
 
-    def __init__(self, ctx: _Context) -> None:
-        self.ctx = ctx
-        self.out: dict[str, np.ndarray] = {}
-        self.texts: dict[str, pa.Array] = {}
-        self.entries: dict[str, _Entries] = {}
-        self.prov = _Provenance(ctx)
 
-    def run(self, addr_rule: Rule) -> None:
-        """Both steps, each giving back the memory it freed when it ends."""
-        self.vehicles()
-        release_memory()
-        self.addresses(addr_rule)
-        release_memory()
+def _vehicles_step(ctx: _Context, made: _Made) -> None:
+    """The union of each cluster's VINs, the most recent first."""
+    vin_cand = _vin_candidates(ctx)
+    ctx.release("vin_1", "vin_2", "vin_3")
+    vin_u = _union(vin_cand, ctx, "most_recent")
+    vins = vin_cand.values[vin_u.idx]
+    made.prov.add("vin", vin_u.cl, vins, vin_cand.rows[vin_u.idx], "union")
+    for k in (1, 2, 3):
+        at = vin_u.pos == k - 1
+        made.out[f"vin_{k}"] = _spread(ctx.n_clusters, vin_u.cl[at], vins[at])
+    made.entries["vehicle"] = _Entries(vin_u.start, {"vin": vins})
 
-    def vehicles(self) -> None:
-        """The union of each cluster's VINs, the most recent first."""
-        ctx = self.ctx
-        vin_cand = _vin_candidates(ctx)
-        ctx.release("vin_1", "vin_2", "vin_3")
-        vin_u = _union(vin_cand, ctx, "most_recent")
-        vins = vin_cand.values[vin_u.idx]
-        self.prov.add("vin", vin_u.cl, vins, vin_cand.rows[vin_u.idx], "union")
-        for k in (1, 2, 3):
-            at = vin_u.pos == k - 1
-            self.out[f"vin_{k}"] = _spread(ctx.n_clusters, vin_u.cl[at], vins[at])
-        self.entries["vehicle"] = _Entries(vin_u.start, {"vin": vins})
 
-    def addresses(self, addr_rule: Rule) -> None:
-        """The union of each cluster's addresses, the preferred one (by ``addr_rule``) first."""
-        ctx = self.ctx
-        addr_cand = _address_candidates(ctx)
-        ctx.release("street", "unit", "postal_code", "city", "state")  # in the keys now
-        addr_len = None
-        if addr_rule == "longest":
-            addr_len = np.zeros(len(addr_cand.rows), dtype=np.int64)
-            for c in ADDRESS_COLUMNS:
-                addr_len += ctx.raw_length(c, addr_cand.rows)
-        addr_u = _union(addr_cand, ctx, addr_rule, addr_len)
-        addr_rows = addr_cand.rows[addr_u.idx]
-        del addr_cand, addr_len
-        addr_raw, addr_text = _address_parts(ctx, addr_rows)
-        primary = addr_u.pos == 0
-        first = np.full(ctx.n_clusters, -1, dtype=np.int64)  # each cluster's preferred address entry
-        first[addr_u.cl[primary]] = np.flatnonzero(primary)
+def _addresses_step(ctx: _Context, addr_rule: Rule, made: _Made) -> None:
+    """The union of each cluster's addresses, the preferred one (by ``addr_rule``) first."""
+    addr_cand = _address_candidates(ctx)
+    ctx.release("street", "unit", "postal_code", "city", "state")  # in the keys now
+    addr_len = None
+    if addr_rule == "longest":
+        addr_len = np.zeros(len(addr_cand.rows), dtype=np.int64)
         for c in ADDRESS_COLUMNS:
-            part = addr_raw[c]
-            if isinstance(part, pa.Array):
-                self.texts[c] = part.take(pa.array(first, mask=first < 0))
-            else:
-                self.out[c] = _spread(ctx.n_clusters, addr_u.cl[primary], part[primary])
-        self.prov.add_union("address", addr_u, addr_text, addr_rows, addr_rule)
-        self.entries["address"] = _Entries(
-            addr_u.start, {k: addr_raw[c] for k, c in zip(_ADDRESS_KEYS, ADDRESS_COLUMNS, strict=True)}
-        )
-        ctx.release_text(*ADDRESS_COLUMNS)
+            addr_len += ctx.raw_length(c, addr_cand.rows)
+    addr_u = _union(addr_cand, ctx, addr_rule, addr_len)
+    addr_rows = addr_cand.rows[addr_u.idx]
+    del addr_cand, addr_len
+    addr_raw, addr_text = _address_parts(ctx, addr_rows)
+    primary = addr_u.pos == 0
+    first = np.full(ctx.n_clusters, -1, dtype=np.int64)  # each cluster's preferred address entry
+    first[addr_u.cl[primary]] = np.flatnonzero(primary)
+    for c in ADDRESS_COLUMNS:
+        part = addr_raw[c]
+        if isinstance(part, pa.Array):
+            made.texts[c] = part.take(pa.array(first, mask=first < 0))
+        else:
+            made.out[c] = _spread(ctx.n_clusters, addr_u.cl[primary], part[primary])
+    made.prov.add_union("address", addr_u, addr_text, addr_rows, addr_rule)
+    made.entries["address"] = _Entries(
+        addr_u.start, {k: addr_raw[c] for k, c in zip(_ADDRESS_KEYS, ADDRESS_COLUMNS, strict=True)}
+    )
+    ctx.release_text(*ADDRESS_COLUMNS)
 
 
 def release_memory() -> None:
